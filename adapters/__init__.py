@@ -1,0 +1,4 @@
+"""Adapters: translate platform events into the core's Incoming values and render its replies.
+
+``adapters`` imports ``bot``; ``bot`` never imports ``adapters``.
+"""

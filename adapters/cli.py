@@ -1,0 +1,122 @@
+"""The ``advisor`` command and composition root.
+
+Subcommands: ``ask [--json] TEXT``, ``chat``, ``check-knowledge [DIR]``. With no subcommand it
+starts the console chat. Platform adapters are imported lazily, so the console path never
+imports slack_bolt, discord or aiohttp.
+
+Exit codes: 0 OK, 2 bad knowledge or configuration (the message says what and where),
+1 unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Settings
+from bot.errors import ConfigError, KnowledgeError
+
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
+_log = logging.getLogger("advisor")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="advisor", description="Choose a Python web framework, with sources."
+    )
+    sub = p.add_subparsers(dest="command")
+    ask = sub.add_parser("ask", help="answer one question and exit")
+    ask.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: intent, frameworks, text, sources",
+    )
+    ask.add_argument("text", nargs="+", help="the question, e.g. 'flask vs pyramid'")
+    sub.add_parser("chat", help="talk in the terminal (reads lines from stdin when piped)")
+    check = sub.add_parser("check-knowledge", help="validate a knowledge directory")
+    check.add_argument("directory", nargs="?", help="default: the shipped knowledge/")
+    return p
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run the CLI and return its exit code (the console script exits with it)."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, stream=err, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = Settings.from_env()
+        if args.command == "check-knowledge":
+            return _check(Path(args.directory) if args.directory else settings.knowledge_dir, out)
+        from bot.knowledge import load
+
+        kb = load(settings.knowledge_dir, cache_dir=settings.cache_dir)
+        if args.command == "ask":
+            return _ask(kb, " ".join(args.text), as_json=args.json, out=out)
+        from adapters.console import run_chat
+
+        return run_chat(kb, settings, stdin or sys.stdin, out)
+    except KnowledgeError as exc:
+        print(f"advisor: {exc}", file=err)
+        return EXIT_CONFIG
+    except ConfigError as exc:
+        print(f"advisor: configuration error: {exc}", file=err)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except Exception:
+        _log.exception("unexpected error")
+        return EXIT_ERROR
+
+
+def _check(directory: Path, out: TextIO) -> int:
+    from bot.knowledge import load
+
+    kb = load(directory)
+    full = len(kb.full_frameworks())
+    print(
+        f"OK: {directory}: {len(kb.frameworks)} frameworks ({full} full, "
+        f"{len(kb.frameworks) - full} short), {len(kb.questions)} questions, "
+        f"{len(kb.sources)} sources; version {kb.version}",
+        file=out,
+    )
+    return EXIT_OK
+
+
+def _ask(kb: object, text: str, *, as_json: bool, out: TextIO) -> int:
+    from bot.engine import Engine
+    from bot.knowledge import KnowledgeBase
+    from bot.replies import render_text
+
+    assert isinstance(kb, KnowledgeBase)
+    replies = Engine(kb).answer_once(text)
+    body = "\n\n".join(render_text(r) for r in replies)
+    if as_json:
+        first = replies[0]
+        sources = list(dict.fromkeys(s.id for r in replies for s in r.sources))
+        frameworks = list(dict.fromkeys(f for r in replies for f in r.frameworks))
+        json.dump(
+            {"intent": first.intent, "frameworks": frameworks, "text": body, "sources": sources},
+            out,
+            ensure_ascii=False,
+        )
+        out.write("\n")
+    else:
+        out.write(body + "\n")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

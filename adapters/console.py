@@ -1,0 +1,66 @@
+"""The terminal adapter: an interactive REPL, or one message per line when stdin is piped.
+
+It is also the reference renderer: replies print as :func:`bot.replies.render_text`, with
+numbered options that can be answered by number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from typing import TextIO
+
+from bot.config import Settings
+from bot.engine import Engine, Incoming
+from bot.knowledge import KnowledgeBase
+from bot.replies import render_text
+from bot.sessions import ConversationKey, open_store
+
+PROMPT = "you> "
+
+
+def run_chat(kb: KnowledgeBase, settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
+    """Talk until end of input or "quit". Returns the exit code (0)."""
+    return asyncio.run(_chat(kb, settings, stdin, stdout))
+
+
+async def _chat(kb: KnowledgeBase, settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
+    store = open_store(settings.store, settings.resolved_db_path())
+    engine = Engine(kb, store, ttl=settings.session_ttl)
+    try:
+        return await _loop(engine, stdin, stdout)
+    finally:
+        await engine.close()
+
+
+async def _loop(engine: Engine, stdin: TextIO, stdout: TextIO) -> int:
+    interactive = stdin.isatty()
+    key = ConversationKey(platform="console", user=_user())
+    if interactive:
+        stdout.write(
+            "framework-advisor. Ask about Python web frameworks; "
+            '"help" for examples, "quit" to leave.\n'
+        )
+    while True:
+        if interactive:
+            stdout.write(PROMPT)
+            stdout.flush()
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:
+            break
+        text = line.rstrip("\n")
+        if text.strip().lower() in {"quit", "exit", ":q"}:
+            break
+        if not interactive and not text.strip():
+            continue
+        for reply in await engine.handle(Incoming(key=key, text=text)):
+            stdout.write(render_text(reply) + "\n\n")
+        stdout.flush()
+    return 0
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name on this system is fine
+        return "local"

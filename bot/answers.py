@@ -1,0 +1,374 @@
+"""One-shot answers: turn an :class:`~bot.matching.Understanding` into replies.
+
+Every statement shown carries its source ids in brackets, and every reply lists the sources
+it used in its footer. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from bot.facts import FactIndex, figure_text
+from bot.knowledge import Claim, Framework, KnowledgeBase
+from bot.matching import MAX_MESSAGE_CHARS, Matcher, Understanding
+from bot.recommend import Ranking, Reason, causes_from, rank
+from bot.replies import Choice, Field, Reply, SourceRef, Table
+
+EXAMPLES = (
+    "flask vs pyramid",
+    "what event loop does Sanic use?",
+    "which is best for websockets?",
+    "list microframeworks",
+    "help me pick",
+)
+_CATEGORY_LABEL = {
+    "micro": "microframeworks",
+    "full-stack": "full-stack frameworks",
+    "async": "asynchronous frameworks",
+    "library": "async networking libraries",
+}
+
+
+def cite(ids: Iterable[str]) -> str:
+    """``[netguru, svitla]`` for a list of source ids."""
+    return "[" + ", ".join(dict.fromkeys(ids)) + "]"
+
+
+def with_cite(claim: Claim) -> str:
+    """A claim's text followed by its source ids."""
+    return f"{claim.text} {cite(claim.sources)}"
+
+
+class Answerer:
+    """Builds replies for the one-shot intents from one knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase, matcher: Matcher) -> None:
+        self.kb = kb
+        self.matcher = matcher
+        self.facts = FactIndex(kb)
+
+    # ------------------------------------------------------------------ helpers
+
+    def refs(self, ids: Iterable[str]) -> tuple[SourceRef, ...]:
+        """Source references for ``ids`` (unknown ids are skipped), article sources first."""
+        out = []
+        for sid in dict.fromkeys(ids):
+            s = self.kb.sources.get(sid)
+            if s is not None:
+                out.append(
+                    SourceRef(id=s.id, title=s.title, publisher=s.publisher, date=s.date, url=s.url)
+                )
+        return tuple(sorted(out, key=lambda r: (self.kb.sources[r.id].kind != "article", r.id)))
+
+    def name(self, framework_id: str) -> str:
+        """Canonical name of a framework id."""
+        return self.kb.frameworks[framework_id].name
+
+    # ------------------------------------------------------------------ dispatch
+
+    def answer(self, u: Understanding) -> Reply:
+        """The reply for a one-shot understanding (the flow is handled by the conversation)."""
+        if u.too_long:
+            return Reply(
+                intent="help",
+                kind="error",
+                title="That message is too long",
+                paragraphs=(
+                    f"Please keep questions under {MAX_MESSAGE_CHARS:,} "
+                    'characters, e.g. "flask vs django".',
+                ),
+            )
+        if u.intent == "compare":
+            return self.compare(u.frameworks, u.not_covered)
+        if u.intent == "about":
+            return self.about(u.frameworks[0], u.tokens, u.not_covered)
+        if u.intent == "list":
+            return self.list_category(u.category or "micro")
+        if u.intent == "recommend":
+            return self.recommend(u.tokens)
+        if u.intent == "help":
+            return self.help()
+        return self.unknown(u)
+
+    # ------------------------------------------------------------------ intents
+
+    def help(self) -> Reply:
+        """Usage, with example questions as buttons."""
+        covered = ", ".join(f.name for f in self.kb.full_frameworks())
+        return Reply(
+            intent="help",
+            title="framework-advisor: choosing a Python web framework",
+            paragraphs=(
+                'Ask me to compare frameworks ("flask vs pyramid"), about one framework '
+                '("what event loop does Sanic use?"), for the best fit for a need ("which is '
+                'best for websockets?"), or to list a category ("list microframeworks").',
+                'Say "help me pick" and I will ask a few questions, then rank the frameworks '
+                "and show which answer moved which one.",
+                f"I cover {covered}, plus short notes on Zope, Pylons, Pecan, webapp2, Diesel, "
+                "Twisted, gevent and Pulsar. Every answer names its sources.",
+            ),
+            choices=tuple(Choice(label=e, value=f"ask:{e}") for e in EXAMPLES),
+        )
+
+    def about(self, fid: str, tokens: Sequence[str], not_covered: Sequence[str] = ()) -> Reply:
+        """A framework's summary, the facts matching the question, figures and hello-world."""
+        fw = self.kb.frameworks[fid]
+        hits = self.facts.search(fid, tokens)
+        used: list[str] = list(fw.summary.sources)
+        paragraphs = [with_cite(fw.summary)]
+        if hits:
+            lines = [f"- {h.text} {cite(h.sources)}" for h in hits]
+            paragraphs.append("On your question:\n" + "\n".join(lines))
+            used += [s for h in hits for s in h.sources]
+        fields = [Field(name="Category", value=self._categories(fw))]
+        used += [s for c in fw.categories for s in c.sources]
+        for label, claims in (("Best for", fw.best_for), ("Avoid when", fw.avoid_when)):
+            if claims:
+                fields.append(Field(name=label, value="; ".join(with_cite(c) for c in claims)))
+                used += [s for c in claims for s in c.sources]
+        if fw.community:
+            fields.append(
+                Field(
+                    name="Community",
+                    value="; ".join(
+                        f"{figure_text(f.metric, f.value, f.as_of)} {cite(f.sources)}"
+                        for f in fw.community
+                    ),
+                )
+            )
+            used += [s for f in fw.community for s in f.sources]
+        if fw.bootstrap:
+            fields.append(Field(name="Get started", value=with_cite(fw.bootstrap)))
+            used += fw.bootstrap.sources
+        if not fw.is_full:
+            shown = {h.text for h in hits}
+            paragraphs += [with_cite(c) for c in fw.facts if c.text not in shown][:3]
+            used += [s for c in fw.facts for s in c.sources]
+        notices = [with_cite(d) for d in fw.disagreements]
+        notices += self._not_covered_notes(not_covered)
+        code = fw.hello_world.code if fw.hello_world else ""
+        if fw.hello_world:
+            used += fw.hello_world.sources
+        return Reply(
+            intent="about",
+            title=fw.name,
+            paragraphs=tuple(paragraphs),
+            fields=tuple(fields),
+            code=code,
+            code_title=f"Hello world (run: {fw.hello_world.run})" if fw.hello_world else "",
+            notices=tuple(notices),
+            sources=self.refs(used),
+            frameworks=(fw.name,),
+        )
+
+    def _categories(self, fw: Framework) -> str:
+        parts = [f"{c.value} {cite(c.sources)}" for c in fw.categories]
+        text = "; ".join(parts)
+        if len(fw.category_values()) > 1:
+            text += " (the sources disagree)"
+        return text
+
+    def _not_covered_notes(self, names: Sequence[str]) -> list[str]:
+        langs = {n.name: n.language for n in self.kb.not_covered}
+        return [
+            f"{n} is not covered here ({langs.get(n, 'another')} framework); I only know "
+            "Python web frameworks."
+            if langs.get(n) != "Python"
+            else f"{n} is a Python framework I do not cover yet."
+            for n in names
+        ]
+
+    def compare(self, fids: Sequence[str], not_covered: Sequence[str] = ()) -> Reply:
+        """A side-by-side table of the same attributes, the main differences and a verdict."""
+        fws = [self.kb.frameworks[f] for f in fids[:4]]
+        used: list[str] = []
+        rows = [self._row("Category", fws, lambda f: "/".join(f.category_values()))]
+        rows.append(
+            self._row(
+                "Interface", fws, lambda f: "/".join(i.value.upper() for i in f.interface) or "-"
+            )
+        )
+        rows.append(
+            self._row("Async", fws, lambda f: f.async_support.value if f.async_support else "-")
+        )
+        for key, label in (
+            ("orm", "ORM built in"),
+            ("admin", "Admin built in"),
+            ("templates", "Templates built in"),
+        ):
+            rows.append(
+                self._row(
+                    label,
+                    fws,
+                    lambda f, k=key: (
+                        "-" if f.builtins is None else ("yes" if f.builtins[k].included else "no")
+                    ),
+                )
+            )
+        for metric, label in (
+            ("github_stars", "GitHub stars"),
+            ("stackoverflow_questions", "Stack Overflow questions"),
+        ):
+            rows.append(self._row(label, fws, lambda f, m=metric: _figure_cell(f, m)))
+        for f in fws:
+            used += [s for c in f.categories for s in c.sources]
+            used += [s for x in f.community for s in x.sources]
+            used += [s for i in f.interface for s in i.sources]
+        paragraphs = self._differences(fws, used)
+        verdict = []
+        for f in fws:
+            if f.best_for:
+                verdict.append(
+                    f"Pick {f.name} for {f.best_for[0].text} {cite(f.best_for[0].sources)}."
+                )
+                used += f.best_for[0].sources
+            else:
+                verdict.append(f"{f.name}: {with_cite(f.summary)}")
+                used += f.summary.sources
+        paragraphs.append(" ".join(verdict))
+        notices = [with_cite(d) for f in fws for d in f.disagreements]
+        notices += self._not_covered_notes(not_covered)
+        if len(fids) > 4:
+            notices.append("I compare at most four frameworks at a time; showing the first four.")
+        table = Table(columns=("", *(f.name for f in fws)), rows=tuple(rows))
+        return Reply(
+            intent="compare",
+            title=" vs ".join(f.name for f in fws),
+            paragraphs=tuple(paragraphs),
+            table=table,
+            notices=tuple(notices),
+            sources=self.refs(used),
+            frameworks=tuple(f.name for f in fws),
+        )
+
+    @staticmethod
+    def _row(label: str, fws: Sequence[Framework], cell: object) -> tuple[str, ...]:
+        return (label, *(cell(f) for f in fws))  # type: ignore[operator]
+
+    def _differences(self, fws: Sequence[Framework], used: list[str]) -> list[str]:
+        full = [f for f in fws if f.traits]
+        if len(full) < 2:
+            return []
+        gaps = []
+        for tid, label in self.kb.traits.items():
+            scores = [(f.traits[tid].score, f) for f in full if f.traits and tid in f.traits]
+            hi, lo = max(scores, key=lambda s: s[0]), min(scores, key=lambda s: s[0])
+            if hi[0] - lo[0] >= 2:
+                gaps.append((hi[0] - lo[0], tid, label, hi[1], lo[1]))
+        gaps.sort(key=lambda g: (-g[0], g[1]))
+        lines = []
+        for _gap, tid, label, hi_fw, lo_fw in gaps[:3]:
+            assert hi_fw.traits is not None and lo_fw.traits is not None
+            hi_t, lo_t = hi_fw.traits[tid], lo_fw.traits[tid]
+            lines.append(
+                f"- {label}: {hi_fw.name} {hi_t.score}/5 ({hi_t.why} {cite(hi_t.sources)})"
+                f" vs {lo_fw.name} {lo_t.score}/5 ({lo_t.why} {cite(lo_t.sources)})"
+            )
+            used += [*hi_t.sources, *lo_t.sources]
+        return ["Where they differ most:\n" + "\n".join(lines)] if lines else []
+
+    def list_category(self, category: str) -> Reply:
+        """Frameworks of one category, noting where the sources classify one differently."""
+        lines, used, names = [], [], []
+        for fw in self.kb.frameworks.values():
+            claims = [c for c in fw.categories if c.value == category]
+            if not claims:
+                continue
+            srcs = [s for c in claims for s in c.sources]
+            others = [v for v in fw.category_values() if v != category]
+            note = f" (also classed as {', '.join(others)})" if others else ""
+            lines.append(f"- {fw.name}: {fw.summary.text} {cite(srcs)}{note}")
+            used += srcs
+            names.append(fw.name)
+        label = _CATEGORY_LABEL.get(category, category)
+        body = "\n".join(lines) if lines else "None in my knowledge base."
+        return Reply(
+            intent="list",
+            title=f"Python {label}",
+            paragraphs=(body,),
+            sources=self.refs(used),
+            frameworks=tuple(names),
+        )
+
+    def recommend(self, tokens: Sequence[str]) -> Reply:
+        """A one-shot ranking from the needs the sentence names; neutral for everything else."""
+        answers, signals = self.matcher.prefill(tokens)
+        causes = causes_from(self.kb, answers, signals)
+        if not causes:
+            return Reply(
+                intent="recommend",
+                title="Tell me a bit more",
+                paragraphs=(
+                    "I could not find a need I know in that. Describe the project "
+                    '("real-time chat", "API with validation", "admin-heavy site", '
+                    '"tiny prototype for a beginner") or let me ask a few questions.',
+                ),
+                choices=(Choice(label="Help me pick", value="ask:help me pick", primary=True),),
+            )
+        return self.ranking_reply(rank(self.kb, causes), title="Best fits for what you described")
+
+    def ranking_reply(self, ranking: Ranking, *, title: str, top: int = 3) -> Reply:
+        """The top ``top`` of a ranking with the reasons that moved each, margin and sources."""
+        used: list[str] = []
+        paragraphs = []
+        given = "; ".join(c.label for c in ranking.causes)
+        paragraphs.append(f"Based on: {given}.")
+        for r in ranking.top(top):
+            lines = [f"{r.rank}. {r.name} ({r.match}% match)"]
+            lines += [f"   + {_reason(x)}" for x in r.pros]
+            lines += [f"   - {_reason(x)}" for x in r.cons]
+            used += [s for x in (*r.pros, *r.cons) for s in x.sources]
+            paragraphs.append("\n".join(lines))
+        notices = []
+        if ranking.close and len(ranking.items) > 1:
+            a, b = ranking.items[0], ranking.items[1]
+            notices.append(
+                f"Close call: {a.name} leads {b.name} by only {ranking.margin:g} "
+                "points; either is a reasonable choice."
+            )
+        else:
+            paragraphs.append(f"Margin between first and second: {ranking.margin:g} points.")
+        return Reply(
+            intent="recommend",
+            kind="recommendation",
+            title=title,
+            paragraphs=tuple(paragraphs),
+            notices=tuple(notices),
+            sources=self.refs(used),
+            frameworks=tuple(r.name for r in ranking.top(top)),
+        )
+
+    def unknown(self, u: Understanding) -> Reply:
+        """Not-covered names, did-you-mean suggestions, or a pointer to help."""
+        notices = self._not_covered_notes(u.not_covered)
+        choices: list[Choice] = []
+        paragraphs: list[str] = []
+        for s in u.suggestions[:3]:
+            names = [self.name(c) for c in s.candidates]
+            paragraphs.append(
+                f'"{s.word}" is not a framework I know. Did you mean {" or ".join(names)}?'
+            )
+            choices += [Choice(label=n, value=f"ask:{n}") for n in names]
+        if not paragraphs:
+            paragraphs.append(
+                'I did not catch a framework or a need in that. Try one of these, or say "help".'
+            )
+            choices = [Choice(label=e, value=f"ask:{e}") for e in EXAMPLES[:3]]
+        return Reply(
+            intent="unknown",
+            title="I'm not sure what you mean" if not notices else "Not covered",
+            paragraphs=tuple(paragraphs),
+            notices=tuple(notices),
+            choices=tuple(dict.fromkeys(choices)),
+        )
+
+
+def _reason(r: Reason) -> str:
+    return f"{r.trait_label} ({r.cause.label}): {r.why} {cite(r.sources)}"
+
+
+def _figure_cell(fw: Framework, metric: str) -> str:
+    figs = [f for f in fw.community if f.metric == metric]
+    if not figs:
+        return "-"
+    return "; ".join(f"{f.value:,.0f} ({f.as_of})" for f in figs)

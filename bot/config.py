@@ -1,0 +1,127 @@
+"""Settings read once from a mapping of environment variables.
+
+Every variable is documented in README.md and deploy/.env.example. Tokens are wrapped in
+:class:`Secret` so that ``repr(settings)`` and log lines never show them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+#: The knowledge shipped with the source tree (``<repo>/knowledge``).
+DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+#: Default session time-to-live, in seconds (24 hours).
+DEFAULT_SESSION_TTL = 24 * 60 * 60
+STORE_KINDS = ("sqlite", "memory")
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A token or password; ``str()`` and ``repr()`` mask it, ``reveal()`` returns it."""
+
+    _value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        """Return the secret itself; call only where a library needs it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def _default_db_path() -> Path:
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("framework-advisor")) / "sessions.sqlite3"
+
+
+def _default_cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("framework-advisor"))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Runtime configuration.
+
+    Attributes:
+        knowledge_dir: folder with ``frameworks/*.yaml``, ``questions.yaml``, ``sources.yaml``.
+        store: ``"sqlite"`` (default) or ``"memory"``.
+        db_path: SQLite file for sessions (``ADVISOR_DB``; default in the user state dir).
+        session_ttl: seconds a conversation lives after its last turn (``ADVISOR_SESSION_TTL``).
+        cache_dir: where the validated knowledge is cached (``ADVISOR_CACHE_DIR``; ``off``
+            disables it; default in the user cache dir).
+        slack_bot_token, slack_app_token, slack_signing_secret, discord_token: platform secrets;
+            ``None`` when unset.
+    """
+
+    knowledge_dir: Path = DEFAULT_KNOWLEDGE_DIR
+    store: str = "sqlite"
+    db_path: Path | None = None
+    session_ttl: int = DEFAULT_SESSION_TTL
+    cache_dir: Path | None = None
+    slack_bot_token: Secret | None = None
+    slack_app_token: Secret | None = None
+    slack_signing_secret: Secret | None = None
+    discord_token: Secret | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default ``os.environ``).
+
+        Raises:
+            ConfigError: naming the variable, when a value is malformed.
+        """
+        env = os.environ if env is None else env
+
+        def secret(name: str) -> Secret | None:
+            value = env.get(name, "").strip()
+            return Secret(value) if value else None
+
+        store = env.get("ADVISOR_STORE", "sqlite").strip().lower() or "sqlite"
+        if store not in STORE_KINDS:
+            raise ConfigError(
+                f"ADVISOR_STORE: expected one of {', '.join(STORE_KINDS)}, got {store!r}"
+            )
+        ttl_text = env.get("ADVISOR_SESSION_TTL", "").strip()
+        ttl = DEFAULT_SESSION_TTL
+        if ttl_text:
+            try:
+                ttl = int(ttl_text)
+            except ValueError:
+                raise ConfigError(
+                    f"ADVISOR_SESSION_TTL: expected a whole number of seconds, got {ttl_text!r}"
+                ) from None
+            if ttl <= 0:
+                raise ConfigError(f"ADVISOR_SESSION_TTL: must be more than 0 seconds, got {ttl}")
+        knowledge = env.get("ADVISOR_KNOWLEDGE_DIR", "").strip()
+        db = env.get("ADVISOR_DB", "").strip()
+        cache = env.get("ADVISOR_CACHE_DIR", "").strip()
+        return cls(
+            knowledge_dir=Path(knowledge) if knowledge else DEFAULT_KNOWLEDGE_DIR,
+            store=store,
+            db_path=Path(db).expanduser() if db else None,
+            session_ttl=ttl,
+            cache_dir=None
+            if cache.lower() == "off"
+            else (Path(cache) if cache else _default_cache_dir()),
+            slack_bot_token=secret("SLACK_BOT_TOKEN"),
+            slack_app_token=secret("SLACK_APP_TOKEN"),
+            slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
+            discord_token=secret("DISCORD_TOKEN"),
+        )
+
+    def resolved_db_path(self) -> Path:
+        """The SQLite path to use: ``db_path`` or the per-user state directory default."""
+        return self.db_path if self.db_path is not None else _default_db_path()

@@ -1,0 +1,145 @@
+"""The one door into the core: ``Engine.handle(Incoming) -> list[Reply]``.
+
+Adapters translate a platform event into :class:`Incoming`, await :meth:`Engine.handle` and
+render the replies. They never touch the knowledge base or the session store directly. The
+engine loads the conversation's state, runs the pure :func:`bot.conversation.step`, and saves
+the new state; turns of one conversation are serialised with a per-key lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.answers import Answerer
+from bot.conversation import Context, FlowState, Turn, step
+from bot.errors import StoreUnavailable
+from bot.knowledge import KnowledgeBase
+from bot.matching import Matcher
+from bot.replies import Reply
+from bot.sessions import ConversationKey, MemoryStore, SessionStore
+
+__all__ = ["ConversationKey", "Engine", "Incoming"]
+
+_log = logging.getLogger(__name__)
+#: Default conversation lifetime after the last turn, in seconds.
+DEFAULT_TTL = 24 * 60 * 60
+EXPIRED_TEXT = 'That conversation expired; say "recommend" to start again.'
+STORE_DOWN_TEXT = "I can't reach my memory right now, try again in a minute."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Incoming:
+    """One message or button press from a person.
+
+    Attributes:
+        key: the conversation it belongs to.
+        text: what they typed (any Unicode; over 4,000 characters is refused politely).
+        action: a :class:`~bot.replies.Choice` value coming back from a button, or "".
+    """
+
+    key: ConversationKey
+    text: str = ""
+    action: str = ""
+
+
+class Engine:
+    """Understands messages, runs the selection conversation and keeps sessions.
+
+    Args:
+        kb: the validated knowledge base.
+        store: where sessions live (default: a new :class:`MemoryStore`).
+        ttl: seconds a conversation lives after its last turn.
+        clock: returns seconds since the epoch (tests pass a fake).
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        store: SessionStore | None = None,
+        *,
+        ttl: float = DEFAULT_TTL,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.kb = kb
+        self.matcher = Matcher(kb)
+        self.answerer = Answerer(kb, self.matcher)
+        self.context = Context(kb, self.matcher, self.answerer)
+        self.store: SessionStore = store if store is not None else MemoryStore()
+        self.ttl = ttl
+        self.clock = clock
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def answer_once(self, text: str) -> list[Reply]:
+        """Answer one message with no session. A request to be walked through the questions
+        gets the one-shot ranking of what the text gives instead. Never raises."""
+        return [self.answerer.answer(self.matcher.understand(text))]
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Answer one message or button press. Never raises; returns at least one reply.
+
+        When the store is down, one-shot questions are still answered; anything that needs
+        the conversation gets :data:`STORE_DOWN_TEXT`.
+        """
+        key = incoming.key.as_string()
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:
+            return await self._handle(key, incoming)
+
+    async def _handle(self, key: str, incoming: Incoming) -> list[Reply]:
+        now = self.clock()
+        turn = Turn(text=incoming.text, action=incoming.action, now=now)
+        try:
+            record = await self.store.get(key, now)
+        except StoreUnavailable as exc:
+            _log.warning("session store unavailable on read: %s", exc)
+            return self._without_store(incoming)
+        state = FlowState()
+        notices: list[Reply] = []
+        if record is not None:
+            state = FlowState.from_dict(record.data)
+            if record.expired:
+                if state.status != "idle":
+                    notices.append(
+                        Reply(
+                            intent="recommend",
+                            kind="notice",
+                            title="Conversation expired",
+                            paragraphs=(EXPIRED_TEXT,),
+                        )
+                    )
+                state = FlowState()
+        new_state, replies = step(self.context, state, turn)
+        if new_state != state or record is None or record.expired:
+            try:
+                await self.store.put(key, new_state.to_dict(), now, self.ttl)
+            except StoreUnavailable as exc:
+                _log.warning("session store unavailable on write: %s", exc)
+                if new_state.status != "idle" or state.status != "idle":
+                    return [_store_down()]
+        return notices + replies or [self.answerer.help()]
+
+    def _without_store(self, incoming: Incoming) -> list[Reply]:
+        if incoming.action and not incoming.action.startswith("ask:"):
+            return [_store_down()]
+        text = incoming.action[4:] if incoming.action else incoming.text
+        u = self.matcher.understand(text)
+        if u.flow or text.strip().isdigit():
+            return [_store_down()]
+        return [self.answerer.answer(u)]
+
+    async def close(self) -> None:
+        """Close the session store."""
+        await self.store.close()
+
+
+def _store_down() -> Reply:
+    return Reply(
+        intent="help", kind="error", title="Temporarily unavailable", paragraphs=(STORE_DOWN_TEXT,)
+    )

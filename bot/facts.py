@@ -1,0 +1,175 @@
+"""Retrieve the facts about one framework that best answer a question.
+
+Each framework's claims (facts, history, built-ins, figures...) become :class:`Item` values
+with topic and text stems, indexed once at start-up. A question is reduced to content words,
+expanded with the lexicon's synonyms ("event loop" -> uvloop, asyncio) and scored against one
+framework's items: a topic hit counts 3, a word of the text 1. The work per question depends on
+the framework's own items, not on the size of the knowledge base.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.knowledge import Framework, KnowledgeBase
+from bot.matching import STOPWORDS, PhraseIndex, stem, words
+
+_BUILTIN_TOPICS = {
+    "orm": ("orm", "database", "sql", "model", "models"),
+    "admin": ("admin", "panel", "dashboard"),
+    "auth": ("auth", "authentication", "login", "security", "permissions"),
+    "templates": ("templates", "template", "html", "jinja2"),
+    "forms": ("forms", "form", "validation"),
+}
+_METRIC_LABEL = {
+    "github_stars": "GitHub stars",
+    "stackoverflow_questions": "Stack Overflow questions",
+    "survey_share_percent": "share of developers in a survey (%)",
+}
+#: Question words that say nothing about which fact is wanted.
+_QUESTION_NOISE = frozenset(
+    "does do is are what which who whom how when why can could will would use uses used tell "
+    "me about it its there have has any support supports".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A retrievable statement about a framework, with the section it came from."""
+
+    section: str
+    text: str
+    sources: tuple[str, ...]
+    topics: frozenset[str]
+    stems: frozenset[str]
+
+
+def figure_text(metric: str, value: float, as_of: str) -> str:
+    """``GitHub stars: 39,946 (as of 2023-10-02)``; an undated figure says so."""
+    shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+    when = "date not given by the source" if as_of == "undated" else f"as of {as_of}"
+    return f"{_METRIC_LABEL.get(metric, metric)}: {shown} ({when})"
+
+
+def _stems(texts: Iterable[str]) -> frozenset[str]:
+    return frozenset(stem(w) for t in texts for w in words(t) if w not in STOPWORDS)
+
+
+def items_of(fw: Framework) -> list[Item]:
+    """All retrievable statements of ``fw``, in a stable order."""
+    raw: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
+        ("summary", fw.summary.text, fw.summary.sources, ("summary", "overview"))
+    ]
+    for cat in fw.categories:
+        raw.append(
+            (
+                "category",
+                cat.text or f"Classed as {cat.value}.",
+                cat.sources,
+                ("category", cat.value, "type", "kind"),
+            )
+        )
+    for i in fw.interface:
+        raw.append(("interface", i.text, i.sources, ("interface", "server", i.value)))
+    if fw.async_support:
+        raw.append(
+            (
+                "async",
+                fw.async_support.text,
+                fw.async_support.sources,
+                ("async", "asyncio", "concurrency", "asynchronous"),
+            )
+        )
+    for key, b in (fw.builtins or {}).items():
+        raw.append((f"builtin:{key}", b.text, b.sources, (key, *_BUILTIN_TOPICS.get(key, ()))))
+    if fw.companions:
+        text = "Usual companions: " + ", ".join(f"{c.value} ({c.text})" for c in fw.companions)
+        srcs = tuple(dict.fromkeys(s for c in fw.companions for s in c.sources))
+        raw.append(
+            (
+                "companions",
+                text,
+                srcs,
+                ("companions", "extensions", "plugins", *(c.text for c in fw.companions)),
+            )
+        )
+    for h in fw.history:
+        raw.append(("history", h.text, h.sources, ("history", *h.topics)))
+    if fw.notable_users:
+        text = "Used by: " + ", ".join(u.value for u in fw.notable_users)
+        srcs = tuple(dict.fromkeys(s for u in fw.notable_users for s in u.sources))
+        raw.append(("users", text, srcs, ("users", "companies", "who", "uses", "used")))
+    for f in fw.community:
+        raw.append(
+            (
+                "community",
+                figure_text(f.metric, f.value, f.as_of),
+                f.sources,
+                ("community", "popularity", "popular", f.metric.replace("_", " ")),
+            )
+        )
+    if fw.bootstrap:
+        raw.append(
+            (
+                "bootstrap",
+                fw.bootstrap.text,
+                fw.bootstrap.sources,
+                ("bootstrap", "start", "install", "setup", "scaffold", "project"),
+            )
+        )
+    for section, claims, topics in (
+        ("strength", fw.strengths, ("strengths", "pros", "good")),
+        ("weakness", fw.weaknesses, ("weaknesses", "cons", "bad", "drawbacks", "downsides")),
+        ("best_for", fw.best_for, ("best", "use", "good for")),
+        ("avoid_when", fw.avoid_when, ("avoid", "not", "bad for")),
+        ("fact", fw.facts, ()),
+        ("disagreement", fw.disagreements, ("disagree",)),
+    ):
+        for c in claims:
+            raw.append((section, c.text, c.sources, (*topics, *c.topics)))
+    return [
+        Item(section, text, srcs, _stems(topics), _stems([text]))
+        for section, text, srcs, topics in raw
+    ]
+
+
+class FactIndex:
+    """Per-framework items and a synonym index, built once from a knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._items = {fid: items_of(fw) for fid, fw in kb.frameworks.items()}
+        self._synonyms: PhraseIndex[tuple[str, ...]] = PhraseIndex(kb.synonyms.items())
+        self._name_words = {
+            fid: {stem(w) for n in (fw.name, fw.id, *fw.aliases) for w in words(n)}
+            for fid, fw in kb.frameworks.items()
+        }
+        self._all_names = set().union(*self._name_words.values()) if self._name_words else set()
+
+    def items(self, framework_id: str) -> list[Item]:
+        """Every item of one framework."""
+        return self._items.get(framework_id, [])
+
+    def query_terms(self, tokens: Iterable[str]) -> set[str]:
+        """Content stems of a question, with synonyms, minus framework names and noise."""
+        toks = [t for t in tokens if t not in _QUESTION_NOISE]
+        terms = {stem(t) for t in toks if t not in STOPWORDS}
+        for _start, _n, expansions in self._synonyms.find(toks):
+            terms.update(stem(w) for e in expansions for w in words(e))
+        return terms - self._all_names
+
+    def search(self, framework_id: str, tokens: Iterable[str], limit: int = 3) -> list[Item]:
+        """The ``limit`` items of ``framework_id`` that best match ``tokens``, best first.
+
+        Empty when the question has no content words (e.g. just "flask").
+        """
+        terms = self.query_terms(tokens)
+        if not terms:
+            return []
+        scored: list[tuple[int, int, Item]] = []
+        for pos, item in enumerate(self._items.get(framework_id, [])):
+            score = sum(3 if t in item.topics else 1 if t in item.stems else 0 for t in terms)
+            if score:
+                scored.append((score, pos, item))
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        return [item for _, _, item in scored[:limit]]

@@ -1,0 +1,571 @@
+"""Load and validate ``knowledge/`` once, at start-up, into frozen values.
+
+Layout of a knowledge directory::
+
+    sources.yaml            where facts come from (seed articles and reference docs)
+    lexicon.yaml            traits, need signals, frameworks not covered, synonyms
+    questions.yaml          the selection questions and how each option moves the traits
+    frameworks/<id>.yaml    one framework each (schemas in :mod:`bot.schema`)
+
+:func:`load` checks shapes with jsonschema and then what crosses files (source ids, trait ids,
+duplicate names and aliases) and reports *every* problem with its file and key path by raising
+:class:`~bot.errors.KnowledgeError`. Nothing half-loaded is ever returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.errors import KnowledgeError, Problem
+
+_log = logging.getLogger(__name__)
+#: Files of this package whose change invalidates compiled caches.
+_CODE_FILES = ("knowledge.py", "schema.py")
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One sourced statement. ``sources`` are ids from sources.yaml; ``topics`` help retrieval."""
+
+    text: str
+    sources: tuple[str, ...]
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    """A sourced value with a label, e.g. a category ``micro`` or an interface ``wsgi``."""
+
+    value: str
+    sources: tuple[str, ...]
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Builtin:
+    """Whether a component (orm, admin, auth, templates, forms) ships with the framework."""
+
+    included: bool
+    text: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A community figure. ``as_of`` is the date the source gives (``YYYY[-MM[-DD]]``/undated)."""
+
+    metric: str
+    value: float
+    as_of: str
+    sources: tuple[str, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TraitScore:
+    """A framework's score on one trait, 0 (poor) to 5 (excellent), with its reason."""
+
+    score: int
+    why: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HelloWorld:
+    """A minimal app written for this project, with the command that runs it."""
+
+    code: str
+    run: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Framework:
+    """One framework entry. Short entries (``entry == "short"``) have only the first fields."""
+
+    id: str
+    name: str
+    entry: str
+    aliases: tuple[str, ...]
+    summary: Claim
+    categories: tuple[Labelled, ...]
+    facts: tuple[Claim, ...]
+    file: str
+    interface: tuple[Labelled, ...] = ()
+    async_support: Labelled | None = None
+    builtins: Mapping[str, Builtin] | None = None
+    companions: tuple[Labelled, ...] = ()
+    history: tuple[Claim, ...] = ()
+    notable_users: tuple[Labelled, ...] = ()
+    community: tuple[Figure, ...] = ()
+    bootstrap: Claim | None = None
+    strengths: tuple[Claim, ...] = ()
+    weaknesses: tuple[Claim, ...] = ()
+    best_for: tuple[Claim, ...] = ()
+    avoid_when: tuple[Claim, ...] = ()
+    hello_world: HelloWorld | None = None
+    disagreements: tuple[Claim, ...] = ()
+    traits: Mapping[str, TraitScore] | None = None
+
+    @property
+    def is_full(self) -> bool:
+        """True for the twelve fully described frameworks that recommendations rank."""
+        return self.entry == "full"
+
+    def category_values(self) -> tuple[str, ...]:
+        """Distinct category values in file order, e.g. ``("micro", "full-stack")``."""
+        return tuple(dict.fromkeys(c.value for c in self.categories))
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One entry of sources.yaml."""
+
+    id: str
+    title: str
+    publisher: str
+    kind: str
+    author: str = ""
+    date: str = "undated"
+    date_note: str = ""
+    seed: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One answer to a question and how it moves traits (``weights``: trait id -> -5..5)."""
+
+    id: str
+    label: str
+    terms: tuple[str, ...]
+    replies: tuple[str, ...]
+    weights: Mapping[str, float]
+    because: Claim | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A selection question, asked in file order."""
+
+    id: str
+    prompt: str
+    short: str
+    why: str
+    aliases: tuple[str, ...]
+    options: tuple[Option, ...]
+
+    def option(self, option_id: str) -> Option:
+        """The option with ``option_id``. Raises KeyError when there is none."""
+        for opt in self.options:
+            if opt.id == option_id:
+                return opt
+        raise KeyError(option_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A phrase group that moves traits without answering a question (e.g. "admin panel")."""
+
+    id: str
+    label: str
+    terms: tuple[str, ...]
+    weights: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class NotCovered:
+    """A framework people ask about that the knowledge base deliberately does not cover."""
+
+    name: str
+    language: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBase:
+    """Everything in ``knowledge/``, validated. ``version`` is a digest of the files' bytes."""
+
+    frameworks: Mapping[str, Framework]
+    sources: Mapping[str, Source]
+    questions: tuple[Question, ...]
+    traits: Mapping[str, str]
+    signals: tuple[Signal, ...]
+    not_covered: tuple[NotCovered, ...]
+    synonyms: Mapping[str, tuple[str, ...]]
+    version: str
+
+    def question(self, question_id: str) -> Question:
+        """The question with ``question_id``. Raises KeyError when there is none."""
+        for q in self.questions:
+            if q.id == question_id:
+                return q
+        raise KeyError(question_id)
+
+    def full_frameworks(self) -> list[Framework]:
+        """The frameworks that recommendations rank, in id order."""
+        return [f for f in self.frameworks.values() if f.is_full]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load(directory: str | Path, *, cache_dir: str | Path | None = None) -> KnowledgeBase:
+    """Load and validate a knowledge directory.
+
+    Args:
+        directory: a folder laid out as in the module docstring.
+        cache_dir: where to keep the validated base compiled (a pickle named by the SHA-256 of
+            every knowledge file and of this module's code). A later start with the very same
+            bytes loads that instead of parsing and validating again (about 10x faster).
+            ``None`` always parses and validates.
+    Returns:
+        The validated :class:`KnowledgeBase`.
+    Raises:
+        KnowledgeError: listing every problem found, each with its file and key path.
+    """
+    root = Path(directory)
+    problems: list[Problem] = []
+    files = _files(root, problems)
+    blobs: dict[str, bytes] = {}
+    for rel, path in files:
+        try:
+            blobs[rel] = path.read_bytes()
+        except OSError as exc:
+            problems.append(Problem(rel, "", f"cannot read file ({exc.strerror or exc})"))
+    if problems:
+        raise KnowledgeError(problems)
+    digest = hashlib.sha256()
+    for rel, raw in blobs.items():
+        digest.update(rel.encode() + b"\0" + raw + b"\0")
+    version = "sha256:" + digest.hexdigest()[:12]
+    for name in _CODE_FILES:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    cache = Path(cache_dir) / f"kb-{digest.hexdigest()[:32]}.pickle" if cache_dir else None
+    if cache is not None:
+        kb = _read_cache(cache, version)
+        if kb is not None:
+            return kb
+    kb = _validate_and_build(blobs, version)
+    if cache is not None:
+        _write_cache(cache, kb)
+    return kb
+
+
+def _files(root: Path, problems: list[Problem]) -> list[tuple[str, Path]]:
+    if not root.is_dir():
+        problems.append(Problem(str(root), "", "knowledge directory not found"))
+        return []
+    out = [(name, root / name) for name in ("sources.yaml", "lexicon.yaml", "questions.yaml")]
+    fw_dir = root / "frameworks"
+    found = sorted(fw_dir.glob("*.yaml")) if fw_dir.is_dir() else []
+    if not found:
+        problems.append(Problem("frameworks/", "", "no framework files (*.yaml) found"))
+    return out + [(f"frameworks/{p.name}", p) for p in found]
+
+
+def _read_cache(path: Path, version: str) -> KnowledgeBase | None:
+    try:
+        with path.open("rb") as fh:
+            kb = pickle.load(fh)  # noqa: S301 - our own file, named by the content's digest
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - a bad cache is rebuilt, never fatal
+        _log.warning("ignoring unreadable knowledge cache %s: %s", path, exc)
+        return None
+    return kb if isinstance(kb, KnowledgeBase) and kb.version == version else None
+
+
+def _write_cache(path: Path, kb: KnowledgeBase) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".kb-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(kb, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _log.info("knowledge cache not written (%s); starting without it", exc)
+
+
+def _validate_and_build(blobs: Mapping[str, bytes], version: str) -> KnowledgeBase:
+    import yaml
+    from jsonschema import Draft202012Validator
+
+    from bot import schema
+
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    shapes = {
+        "sources.yaml": schema.SOURCES,
+        "lexicon.yaml": schema.LEXICON,
+        "questions.yaml": schema.QUESTIONS,
+    }
+    validators = {id(sh): Draft202012Validator(sh) for sh in (*shapes.values(), schema.FRAMEWORK)}
+    problems: list[Problem] = []
+    docs: dict[str, Any] = {}
+    fw_docs: dict[str, Any] = {}
+    for rel, raw in blobs.items():
+        shape = shapes.get(rel, schema.FRAMEWORK)
+        doc = _parse(rel, raw, yaml, loader, validators[id(shape)], problems)
+        (docs if rel in shapes else fw_docs)[rel] = doc
+    if not problems:
+        _cross_check(docs, fw_docs, problems)
+    if problems:
+        raise KnowledgeError(problems)
+    return _build(docs, fw_docs, version)
+
+
+def _parse(
+    rel: str, raw: bytes, yaml: Any, loader: Any, validator: Any, problems: list[Problem]
+) -> Any:
+    try:
+        doc = yaml.load(raw, Loader=loader)  # noqa: S506 - CSafeLoader/SafeLoader only
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "cannot parse"
+        problems.append(Problem(rel, "", f"YAML syntax error{where}: {problem}"))
+        return None
+    found = sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
+    for err in found:
+        problems.append(Problem(rel, _path(err.absolute_path), _message(err)))
+    return None if found else doc
+
+
+def _path(parts: Iterable[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _message(err: Any) -> str:
+    if err.validator == "additionalProperties":
+        extra = re.findall(r"'([^']+)' (?:was|were) unexpected", err.message)
+        names = extra or re.findall(r"'([^']+)'", err.message)
+        return f"unknown key(s): {', '.join(names)}"
+    if err.validator == "required":
+        return f"missing field: {err.message.split(' is a required')[0].strip(chr(39))}"
+    return str(err.message)
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.lower().split())
+
+
+def _cross_check(docs: dict[str, Any], fw_docs: dict[str, Any], problems: list[Problem]) -> None:
+    source_ids = {s["id"] for s in docs["sources.yaml"]["sources"]}
+    trait_ids = {t["id"] for t in docs["lexicon.yaml"]["traits"]}
+
+    def check_sources(rel: str, node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                sub = f"{path}.{key}" if path else key
+                if key == "sources" and isinstance(value, list):
+                    for i, sid in enumerate(value):
+                        if sid not in source_ids:
+                            problems.append(
+                                Problem(rel, f"{sub}[{i}]", f"unknown source id {sid!r}")
+                            )
+                else:
+                    check_sources(rel, value, sub)
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                check_sources(rel, value, f"{path}[{i}]")
+
+    seen_sources: set[str] = set()
+    for i, src in enumerate(docs["sources.yaml"]["sources"]):
+        if src["id"] in seen_sources:
+            problems.append(
+                Problem("sources.yaml", f"sources[{i}].id", f"duplicate id {src['id']!r}")
+            )
+        seen_sources.add(src["id"])
+
+    names: dict[str, str] = {}
+    for rel, doc in fw_docs.items():
+        stem = rel.removeprefix("frameworks/").removesuffix(".yaml")
+        if doc["id"] != stem:
+            problems.append(
+                Problem(rel, "id", f"id {doc['id']!r} must match the file name {stem!r}")
+            )
+        check_sources(rel, doc, "")
+        for path, name in [("name", doc["name"]), ("id", doc["id"])] + [
+            (f"aliases[{i}]", a) for i, a in enumerate(doc["aliases"])
+        ]:
+            key = _norm(name)
+            owner = names.get(key)
+            if owner is not None and owner != doc["id"]:
+                problems.append(
+                    Problem(rel, path, f"name or alias {name!r} is already used by {owner!r}")
+                )
+            names[key] = doc["id"]
+        if doc["entry"] == "full":
+            from bot.schema import FULL_ENTRY_KEYS
+
+            for key in FULL_ENTRY_KEYS:
+                if key not in doc:
+                    problems.append(Problem(rel, key, "missing field (required for entry: full)"))
+            scored = doc.get("traits", {})
+            for tid in sorted(trait_ids - set(scored)):
+                if "traits" in doc:
+                    problems.append(Problem(rel, f"traits.{tid}", "missing trait score"))
+        for tid in sorted(set(doc.get("traits", {})) - trait_ids):
+            problems.append(
+                Problem(rel, f"traits.{tid}", f"unknown trait {tid!r} (see lexicon.yaml)")
+            )
+
+    lex = docs["lexicon.yaml"]
+    check_sources("lexicon.yaml", lex, "")
+    for i, sig in enumerate(lex.get("signals", [])):
+        for tid in sig["weights"]:
+            if tid not in trait_ids:
+                problems.append(
+                    Problem("lexicon.yaml", f"signals[{i}].weights.{tid}", f"unknown trait {tid!r}")
+                )
+    for i, nc in enumerate(lex.get("not_covered", [])):
+        for name in [nc["name"], *nc.get("aliases", [])]:
+            if _norm(name) in names:
+                problems.append(
+                    Problem(
+                        "lexicon.yaml",
+                        f"not_covered[{i}]",
+                        f"{name!r} is a covered framework ({names[_norm(name)]!r})",
+                    )
+                )
+
+    qs = docs["questions.yaml"]
+    check_sources("questions.yaml", qs, "")
+    q_ids: set[str] = set()
+    for qi, q in enumerate(qs["questions"]):
+        if q["id"] in q_ids:
+            problems.append(
+                Problem("questions.yaml", f"questions[{qi}].id", f"duplicate id {q['id']!r}")
+            )
+        q_ids.add(q["id"])
+        o_ids: set[str] = set()
+        for oi, opt in enumerate(q["options"]):
+            where = f"questions[{qi}].options[{oi}]"
+            if opt["id"] in o_ids:
+                problems.append(
+                    Problem("questions.yaml", f"{where}.id", f"duplicate id {opt['id']!r}")
+                )
+            o_ids.add(opt["id"])
+            for tid in opt["weights"]:
+                if tid not in trait_ids:
+                    problems.append(
+                        Problem(
+                            "questions.yaml", f"{where}.weights.{tid}", f"unknown trait {tid!r}"
+                        )
+                    )
+
+
+def _claim(d: Mapping[str, Any]) -> Claim:
+    return Claim(d["text"], tuple(d["sources"]), tuple(d.get("topics", ())))
+
+
+def _claims(items: Iterable[Mapping[str, Any]] | None) -> tuple[Claim, ...]:
+    return tuple(_claim(d) for d in items or ())
+
+
+def _labelled(d: Mapping[str, Any], key: str = "value") -> Labelled:
+    return Labelled(str(d.get(key, d.get("level", ""))), tuple(d["sources"]), d.get("text", ""))
+
+
+def _framework(rel: str, d: Mapping[str, Any]) -> Framework:
+    hw = d.get("hello_world")
+    return Framework(
+        id=d["id"],
+        name=d["name"],
+        entry=d["entry"],
+        aliases=tuple(d["aliases"]),
+        summary=_claim(d["summary"]),
+        categories=tuple(_labelled(c) for c in d["categories"]),
+        facts=_claims(d["facts"]),
+        file=rel,
+        interface=tuple(_labelled(i) for i in d.get("interface", ())),
+        async_support=_labelled(d["async_support"], "level") if "async_support" in d else None,
+        builtins={
+            k: Builtin(v["included"], v["text"], tuple(v["sources"]))
+            for k, v in d["builtins"].items()
+        }
+        if "builtins" in d
+        else None,
+        companions=tuple(
+            Labelled(c["name"], tuple(c["sources"]), c["role"]) for c in d.get("companions", ())
+        ),
+        history=_claims(d.get("history")),
+        notable_users=tuple(_labelled(u, "name") for u in d.get("notable_users", ())),
+        community=tuple(
+            Figure(c["metric"], c["value"], c["as_of"], tuple(c["sources"]), c.get("note", ""))
+            for c in d.get("community", ())
+        ),
+        bootstrap=Claim(
+            f"{d['bootstrap']['command']}: {d['bootstrap']['text']}",
+            tuple(d["bootstrap"]["sources"]),
+        )
+        if "bootstrap" in d
+        else None,
+        strengths=_claims(d.get("strengths")),
+        weaknesses=_claims(d.get("weaknesses")),
+        best_for=_claims(d.get("best_for")),
+        avoid_when=_claims(d.get("avoid_when")),
+        hello_world=HelloWorld(hw["code"], hw["run"], tuple(hw["sources"])) if hw else None,
+        disagreements=tuple(
+            Claim(f"{x['topic']}: {x['text']}", tuple(x["sources"]))
+            for x in d.get("disagreements", ())
+        ),
+        traits={
+            k: TraitScore(v["score"], v["why"], tuple(v["sources"])) for k, v in d["traits"].items()
+        }
+        if "traits" in d
+        else None,
+    )
+
+
+def _build(docs: dict[str, Any], fw_docs: dict[str, Any], version: str) -> KnowledgeBase:
+    lex, qs = docs["lexicon.yaml"], docs["questions.yaml"]
+    frameworks = {d["id"]: _framework(rel, d) for rel, d in fw_docs.items()}
+    return KnowledgeBase(
+        frameworks=dict(sorted(frameworks.items())),
+        sources={s["id"]: Source(**s) for s in docs["sources.yaml"]["sources"]},
+        questions=tuple(
+            Question(
+                q["id"],
+                q["prompt"],
+                q["short"],
+                q["why"],
+                tuple(q.get("aliases", ())),
+                tuple(
+                    Option(
+                        o["id"],
+                        o["label"],
+                        tuple(o["terms"]),
+                        tuple(o.get("replies", ())),
+                        dict(o["weights"]),
+                        _claim(o["because"]) if "because" in o else None,
+                    )
+                    for o in q["options"]
+                ),
+            )
+            for q in qs["questions"]
+        ),
+        traits={t["id"]: t["label"] for t in lex["traits"]},
+        signals=tuple(
+            Signal(s["id"], s["label"], tuple(s["terms"]), dict(s["weights"]))
+            for s in lex.get("signals", ())
+        ),
+        not_covered=tuple(
+            NotCovered(n["name"], n["language"], tuple(n.get("aliases", ())))
+            for n in lex.get("not_covered", ())
+        ),
+        synonyms={k: tuple(v) for k, v in lex.get("synonyms", {}).items()},
+        version=version,
+    )

@@ -1,0 +1,232 @@
+"""Pure, explainable scoring: answers and need signals -> a ranked list of frameworks.
+
+Every input is a :class:`Cause` (an answered question, a need phrase) with trait weights
+(-5..5, from questions.yaml or lexicon.yaml). A framework earns, for each cause and trait,
+``weight x (score - 2.5)`` points, where ``score`` is its 0-5 trait score: a strong trait
+under a wanted weight gains, a weak one loses. Each contribution is kept as a
+:class:`Reason` that names the cause, the framework's reason for its score and the sources.
+The same inputs always give the same output (ties break on the framework name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.knowledge import KnowledgeBase
+
+#: A trait score of exactly this value neither gains nor loses points.
+NEUTRAL_SCORE = 2.5
+#: Below this gap in points (or this share of the winner's points) the top two are "close".
+CLOSE_POINTS = 3.0
+CLOSE_SHARE = 0.15
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """Why weights apply: an answer (``question`` + ``option``) or a need ``signal``.
+
+    ``label`` reads well in a sentence, e.g. "you are building an API".
+    """
+
+    kind: str
+    key: str
+    label: str
+    weights: Mapping[str, float]
+    sources: tuple[str, ...] = ()
+    question: str = ""
+    option: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One trait contribution to one framework's score (``points`` may be negative)."""
+
+    trait: str
+    trait_label: str
+    cause: Cause
+    points: float
+    why: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """A framework's place: ``rank`` from 1, ``score`` in points, ``match`` in percent (0-100)."""
+
+    framework: str
+    name: str
+    rank: int
+    score: float
+    match: int
+    pros: tuple[Reason, ...]
+    cons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """The result of :func:`rank`. ``margin`` is the points between first and second."""
+
+    items: tuple[Ranked, ...]
+    causes: tuple[Cause, ...]
+    margin: float
+    close: bool
+
+    def position(self, framework_id: str) -> Ranked | None:
+        """The entry for ``framework_id``, or None when it was not ranked."""
+        return next((r for r in self.items if r.framework == framework_id), None)
+
+    def top(self, n: int = 3) -> tuple[Ranked, ...]:
+        """The first ``n`` entries."""
+        return self.items[:n]
+
+
+def causes_from(
+    kb: KnowledgeBase, answers: Mapping[str, str], signals: Iterable[str] = ()
+) -> list[Cause]:
+    """Turn answers (question id -> option id) and signal ids into causes, in question order.
+
+    Unknown question, option or signal ids are skipped rather than raised, so that an old
+    session keeps working after the knowledge changes.
+    """
+    out: list[Cause] = []
+    for q in kb.questions:
+        oid = answers.get(q.id)
+        if oid is None:
+            continue
+        try:
+            opt = q.option(oid)
+        except KeyError:
+            continue
+        out.append(
+            Cause(
+                "answer",
+                f"{q.id}={opt.id}",
+                f"{q.short}: {opt.label}",
+                opt.weights,
+                opt.because.sources if opt.because else (),
+                q.id,
+                opt.id,
+            )
+        )
+    by_id = {s.id: s for s in kb.signals}
+    for sid in dict.fromkeys(signals):
+        sig = by_id.get(sid)
+        if sig is not None:
+            out.append(
+                Cause("signal", f"signal={sig.id}", f"you asked for {sig.label}", sig.weights)
+            )
+    return out
+
+
+def rank(kb: KnowledgeBase, causes: Sequence[Cause], *, limit_reasons: int = 3) -> Ranking:
+    """Rank every full framework of ``kb`` under ``causes``.
+
+    Returns a :class:`Ranking` whose items are sorted by score (then name); each item keeps its
+    ``limit_reasons`` strongest reasons for and against.
+    """
+    spread = sum(abs(w) for c in causes for w in c.weights.values()) * NEUTRAL_SCORE
+    scored: list[tuple[float, str, str, list[Reason]]] = []
+    for fw in kb.full_frameworks():
+        traits = fw.traits or {}
+        reasons: list[Reason] = []
+        total = 0.0
+        for cause in causes:
+            for tid, weight in cause.weights.items():
+                ts = traits.get(tid)
+                if ts is None or weight == 0:
+                    continue
+                points = weight * (ts.score - NEUTRAL_SCORE)
+                total += points
+                reasons.append(
+                    Reason(
+                        tid,
+                        kb.traits.get(tid, tid),
+                        cause,
+                        points,
+                        ts.why,
+                        tuple(dict.fromkeys(ts.sources + cause.sources)),
+                    )
+                )
+        scored.append((round(total, 6), fw.name, fw.id, reasons))
+    scored.sort(key=lambda s: (-s[0], s[1].lower()))
+    items = []
+    for i, (total, name, fid, reasons) in enumerate(scored, 1):
+        pros = sorted((r for r in reasons if r.points > 0), key=lambda r: (-r.points, r.trait))
+        cons = sorted((r for r in reasons if r.points < 0), key=lambda r: (r.points, r.trait))
+        match = 50 if spread == 0 else round(50 + 50 * total / spread)
+        items.append(
+            Ranked(
+                fid,
+                name,
+                i,
+                total,
+                max(0, min(100, match)),
+                tuple(pros[:limit_reasons]),
+                tuple(cons[:limit_reasons]),
+            )
+        )
+    margin = items[0].score - items[1].score if len(items) > 1 else 0.0
+    close = len(items) > 1 and (margin < CLOSE_POINTS or margin < CLOSE_SHARE * abs(items[0].score))
+    return Ranking(tuple(items), tuple(causes), round(margin, 2), close)
+
+
+def why_not(kb: KnowledgeBase, ranking: Ranking, framework_id: str) -> list[Reason]:
+    """Where ``framework_id`` lost ground against the winner, biggest gap first.
+
+    Each returned reason is one of the framework's own contributions whose points trail the
+    winner's points for the same cause and trait. Empty when it is the winner or unranked.
+    """
+    me, top = ranking.position(framework_id), ranking.items[0] if ranking.items else None
+    if me is None or top is None or me.framework == top.framework:
+        return []
+    mine = _contributions(kb, ranking.causes, me.framework)
+    theirs = _contributions(kb, ranking.causes, top.framework)
+    gaps = [
+        (theirs[k].points - r.points, r)
+        for k, r in mine.items()
+        if k in theirs and theirs[k].points > r.points
+    ]
+    gaps.sort(key=lambda g: (-g[0], g[1].trait))
+    return [r for _, r in gaps]
+
+
+def _contributions(
+    kb: KnowledgeBase, causes: Sequence[Cause], framework_id: str
+) -> dict[tuple[str, str], Reason]:
+    fw = kb.frameworks[framework_id]
+    out: dict[tuple[str, str], Reason] = {}
+    for cause in causes:
+        for tid, weight in cause.weights.items():
+            ts = (fw.traits or {}).get(tid)
+            if ts is not None and weight:
+                out[(cause.key, tid)] = Reason(
+                    tid,
+                    kb.traits.get(tid, tid),
+                    cause,
+                    weight * (ts.score - NEUTRAL_SCORE),
+                    ts.why,
+                    ts.sources,
+                )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A framework whose place changed between two rankings (``before``/``after`` from 1)."""
+
+    framework: str
+    name: str
+    before: int
+    after: int
+
+
+def moves(before: Ranking, after: Ranking, *, top: int = 5) -> list[Move]:
+    """Frameworks that moved and were in the first ``top`` places before or after, best first."""
+    old = {r.framework: r.rank for r in before.items}
+    out = [
+        Move(r.framework, r.name, old.get(r.framework, 0), r.rank)
+        for r in after.items
+        if old.get(r.framework) != r.rank and (r.rank <= top or old.get(r.framework, 99) <= top)
+    ]
+    return sorted(out, key=lambda m: (m.after, m.name))

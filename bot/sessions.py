@@ -1,0 +1,226 @@
+"""Session stores: where conversation state lives between turns, with a time-to-live.
+
+A store maps a :class:`ConversationKey` (as a string) to a JSON-ready dict. An entry past its
+TTL is still reported for a grace period, marked ``expired``, so that the engine can say "that
+conversation expired" instead of silently starting over; after the grace it is deleted.
+
+- :class:`MemoryStore`: a dict; for tests and throwaway runs.
+- :class:`SQLiteStore`: the default; one file, WAL mode, every call run on one worker thread so
+  the event loop never blocks on disk. Committed turns survive ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.errors import StoreUnavailable
+
+#: How long an expired entry is still reported as expired before it is deleted, in seconds.
+EXPIRED_GRACE = 7 * 24 * 60 * 60
+#: SQLite purges expired entries once every this many writes.
+PURGE_EVERY = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationKey:
+    """Who is talking where; sessions never mix across different keys.
+
+    ``platform`` is console, slack or discord; ``workspace`` a Slack team or Discord guild id;
+    ``thread`` a thread ts or id, "" for none; ``user`` the person's id.
+    """
+
+    platform: str
+    workspace: str = ""
+    channel: str = ""
+    thread: str = ""
+    user: str = ""
+
+    def as_string(self) -> str:
+        """A stable, unambiguous string form, used as the store key."""
+        parts = (self.platform, self.workspace, self.channel, self.thread, self.user)
+        return "|".join(p.replace("\\", "\\\\").replace("|", "\\|") for p in parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A stored session: its ``data``, last write time (epoch seconds) and whether it expired."""
+
+    data: dict[str, Any]
+    updated: float
+    expired: bool
+
+
+class SessionStore(Protocol):
+    """What the engine needs from a store. All times are seconds since the epoch.
+
+    Every method may raise :class:`~bot.errors.StoreUnavailable` when the backend is down.
+    """
+
+    async def get(self, key: str, now: float) -> Record | None:
+        """The record for ``key``, or None when there is none (or it is past the grace)."""
+        ...
+
+    async def put(self, key: str, data: dict[str, Any], now: float, ttl: float) -> None:
+        """Store ``data`` for ``key``, to expire ``ttl`` seconds after ``now``."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Forget ``key``."""
+        ...
+
+    async def ping(self) -> bool:
+        """True when the store answers."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+        ...
+
+
+class MemoryStore:
+    """A dict-backed :class:`SessionStore` (not shared between processes)."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[str, float, float]] = {}
+
+    async def get(self, key: str, now: float) -> Record | None:
+        """See :meth:`SessionStore.get`."""
+        item = self._data.get(key)
+        if item is None:
+            return None
+        raw, updated, expires = item
+        if now > expires + EXPIRED_GRACE:
+            del self._data[key]
+            return None
+        return Record(json.loads(raw), updated, now > expires)
+
+    async def put(self, key: str, data: dict[str, Any], now: float, ttl: float) -> None:
+        """See :meth:`SessionStore.put`."""
+        self._data[key] = (json.dumps(data), now, now + ttl)
+
+    async def delete(self, key: str) -> None:
+        """See :meth:`SessionStore.delete`."""
+        self._data.pop(key, None)
+
+    async def ping(self) -> bool:
+        """Always True."""
+        return True
+
+    async def close(self) -> None:
+        """Drop everything."""
+        self._data.clear()
+
+
+class SQLiteStore:
+    """A :class:`SessionStore` in one SQLite file (WAL), driven from one worker thread.
+
+    Args:
+        path: the database file; its folder is created. ``":memory:"`` works for tests.
+    Raises:
+        StoreUnavailable: from any method when the file cannot be opened or written.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self._path = str(path)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        self._db: sqlite3.Connection | None = None
+        self._writes = 0
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is None:
+            if self._path != ":memory:":
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=5000")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, data TEXT "
+                "NOT NULL, updated REAL NOT NULL, expires REAL NOT NULL)"
+            )
+            self._db = db
+        return self._db
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, fn, *args)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(f"SQLite store {self._path}: {exc}") from exc
+
+    def _get(self, key: str, now: float) -> Record | None:
+        row = (
+            self._connect()
+            .execute("SELECT data, updated, expires FROM sessions WHERE key = ?", (key,))
+            .fetchone()
+        )
+        if row is None or now > row[2] + EXPIRED_GRACE:
+            return None
+        return Record(json.loads(row[0]), row[1], now > row[2])
+
+    def _put(self, key: str, raw: str, now: float, ttl: float) -> None:
+        db = self._connect()
+        db.execute(
+            "INSERT INTO sessions (key, data, updated, expires) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET data = excluded.data, "
+            "updated = excluded.updated, expires = excluded.expires",
+            (key, raw, now, now + ttl),
+        )
+        self._writes += 1
+        if self._writes % PURGE_EVERY == 0:
+            db.execute("DELETE FROM sessions WHERE expires < ?", (now - EXPIRED_GRACE,))
+
+    async def get(self, key: str, now: float) -> Record | None:
+        """See :meth:`SessionStore.get`."""
+        result: Record | None = await self._run(self._get, key, now)
+        return result
+
+    async def put(self, key: str, data: dict[str, Any], now: float, ttl: float) -> None:
+        """See :meth:`SessionStore.put`."""
+        await self._run(self._put, key, json.dumps(data), now, ttl)
+
+    async def delete(self, key: str) -> None:
+        """See :meth:`SessionStore.delete`."""
+        await self._run(
+            lambda: self._connect().execute("DELETE FROM sessions WHERE key = ?", (key,))
+        )
+
+    async def ping(self) -> bool:
+        """True when a trivial query succeeds."""
+        try:
+            await self._run(lambda: self._connect().execute("SELECT 1").fetchone())
+        except StoreUnavailable:
+            return False
+        return True
+
+    async def close(self) -> None:
+        """Close the connection and stop the worker thread."""
+
+        def _close() -> None:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+        try:
+            await self._run(_close)
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+def open_store(kind: str, db_path: Path) -> SessionStore:
+    """Build the store named by ``kind`` (``sqlite`` or ``memory``).
+
+    Raises:
+        ValueError: for an unknown kind (Settings already rejects those).
+    """
+    if kind == "memory":
+        return MemoryStore()
+    if kind == "sqlite":
+        return SQLiteStore(db_path)
+    raise ValueError(f"unknown store kind {kind!r}")
