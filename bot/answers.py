@@ -320,14 +320,14 @@ class Answerer:
             used += [s for x in (*r.pros, *r.cons) for s in x.sources]
             paragraphs.append("\n".join(lines))
         notices = []
-        if ranking.close and len(ranking.items) > 1:
+        if len(ranking.items) > 1:
             a, b = ranking.items[0], ranking.items[1]
-            notices.append(
-                f"Close call: {a.name} leads {b.name} by only {ranking.margin:g} "
-                "points; either is a reasonable choice."
-            )
-        else:
             paragraphs.append(f"Margin between first and second: {ranking.margin:g} points.")
+            if ranking.close:
+                notices.append(
+                    f"Close call: {a.name} leads {b.name} by only {ranking.margin:g} "
+                    "points; either is a reasonable choice."
+                )
         return Reply(
             intent="recommend",
             kind="recommendation",

@@ -140,23 +140,24 @@ class FactIndex:
     def __init__(self, kb: KnowledgeBase) -> None:
         self._items = {fid: items_of(fw) for fid, fw in kb.frameworks.items()}
         self._synonyms: PhraseIndex[tuple[str, ...]] = PhraseIndex(kb.synonyms.items())
-        self._name_words = {
-            fid: {stem(w) for n in (fw.name, fw.id, *fw.aliases) for w in words(n)}
-            for fid, fw in kb.frameworks.items()
+        self._names = {
+            key
+            for fw in kb.frameworks.values()
+            for n in (fw.name, fw.id, *fw.aliases)
+            if " " not in (key := " ".join(words(n)))
         }
-        self._all_names = set().union(*self._name_words.values()) if self._name_words else set()
 
     def items(self, framework_id: str) -> list[Item]:
         """Every item of one framework."""
         return self._items.get(framework_id, [])
 
     def query_terms(self, tokens: Iterable[str]) -> set[str]:
-        """Content stems of a question, with synonyms, minus framework names and noise."""
-        toks = [t for t in tokens if t not in _QUESTION_NOISE]
-        terms = {stem(t) for t in toks if t not in STOPWORDS}
+        """Content stems of a question plus their synonyms, minus framework names and noise."""
+        toks = [t for t in tokens if t not in self._names]
+        terms = {stem(t) for t in toks if t not in STOPWORDS and t not in _QUESTION_NOISE}
         for _start, _n, expansions in self._synonyms.find(toks):
             terms.update(stem(w) for e in expansions for w in words(e))
-        return terms - self._all_names
+        return terms
 
     def search(self, framework_id: str, tokens: Iterable[str], limit: int = 3) -> list[Item]:
         """The ``limit`` items of ``framework_id`` that best match ``tokens``, best first.

@@ -1,0 +1,107 @@
+"""Conversation transcripts (tests/transcripts/*.yaml) driven through the engine, no platform."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.conversation import Context, FlowState, Turn, match_option, step
+from bot.engine import Engine, Incoming
+from bot.knowledge import KnowledgeBase
+from bot.sessions import ConversationKey, MemoryStore
+from tests.conftest import text_of
+
+TRANSCRIPTS = [t for p in sorted((Path(__file__).parent / "transcripts").glob("*.yaml"))
+               for t in yaml.safe_load(p.read_text())]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_enough_transcripts() -> None:
+    assert len(TRANSCRIPTS) >= 15
+
+
+@pytest.mark.parametrize("transcript", TRANSCRIPTS, ids=[t["name"] for t in TRANSCRIPTS])
+async def test_transcript(kb: KnowledgeBase, transcript: dict[str, Any]) -> None:
+    clock = Clock()
+    engine = Engine(kb, MemoryStore(), ttl=3600, clock=clock)
+    key = ConversationKey(platform="test", channel="c", user="u")
+    for line in transcript["steps"]:
+        clock.now += line.get("wait", 1)
+        replies = await engine.handle(Incoming(key=key, text=line["say"]))
+        text = text_of(replies)
+        last = replies[-1]
+        where = f"after {line['say']!r}:\n{text}"
+        if "asks" in line:
+            q = kb.question(line["asks"])
+            assert last.kind == "question" and q.prompt in last.title, where
+        if "top1" in line:
+            assert last.kind == "recommendation", where
+            assert last.frameworks[0] == kb.frameworks[line["top1"]].name, where
+        if "kind" in line:
+            assert last.kind == line["kind"], where
+        if "intent" in line:
+            assert last.intent == line["intent"], where
+        for needle in line.get("contains", []):
+            assert needle in text, f"{needle!r} missing {where}"
+        for needle in line.get("absent", []):
+            assert needle not in text, f"{needle!r} present {where}"
+
+
+@pytest.mark.parametrize(("question", "text", "option"), [
+    ("concurrency", "yep", "high"), ("concurrency", "nah", "low"), ("size", "pretty big", "large"),
+    ("what", "API only", "api"), ("size", "Large", "large"), ("asyncio_exp", "y", "yes"),
+    ("what", "website", "website"), ("size", "hmm", None), ("what", "", None),
+])
+def test_free_text_answers(engine: Engine, question: str, text: str, option: str | None) -> None:
+    assert match_option(engine.context, engine.kb.question(question), text) == option
+
+
+def test_state_round_trips_through_a_dict(engine: Engine) -> None:
+    state, _ = step(engine.context, FlowState(), Turn(text="help me pick: small api", now=5.0))
+    assert FlowState.from_dict(state.to_dict()) == state
+    assert state.status == "asking" and state.answers == {"size": "small", "what": "api"}
+
+
+def test_step_is_pure(engine: Engine) -> None:
+    ctx: Context = engine.context
+    state = FlowState()
+    first = step(ctx, state, Turn(text="help me pick", now=1.0))
+    second = step(ctx, state, Turn(text="help me pick", now=1.0))
+    assert first == second and state == FlowState()
+
+
+async def test_different_keys_never_mix(kb: KnowledgeBase) -> None:
+    engine = Engine(kb, MemoryStore())
+    alice = ConversationKey(platform="slack", workspace="T", channel="C", thread="1", user="A")
+    bob = ConversationKey(platform="slack", workspace="T", channel="C", thread="1", user="B")
+    other_thread = ConversationKey(platform="slack", workspace="T", channel="C", thread="2",
+                                   user="A")
+    await engine.handle(Incoming(key=alice, text="help me pick"))
+    bob_replies = await engine.handle(Incoming(key=bob, text="2"))
+    assert bob_replies[-1].kind != "question"
+    thread_replies = await engine.handle(Incoming(key=other_thread, text="2"))
+    assert thread_replies[-1].kind != "question"
+    alice_replies = await engine.handle(Incoming(key=alice, text="2"))
+    assert kb.question("size").prompt in alice_replies[-1].title
+
+
+async def test_buttons_carry_answers(kb: KnowledgeBase) -> None:
+    engine = Engine(kb, MemoryStore())
+    key = ConversationKey(platform="test", user="u")
+    replies = await engine.handle(Incoming(key=key, text="help me pick"))
+    values = [c.value for c in replies[-1].choices]
+    assert "answer:what:api" in values and "cmd:skip" in values
+    replies = await engine.handle(Incoming(key=key, action="answer:what:api"))
+    assert kb.question("size").prompt in replies[-1].title
+    replies = await engine.handle(Incoming(key=key, action="answer:bogus:x"))
+    assert kb.question("size").prompt in replies[-1].title
