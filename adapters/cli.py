@@ -65,6 +65,8 @@ def main(
         kb = load(settings.knowledge_dir, cache_dir=settings.cache_dir)
         if args.command == "ask":
             return _ask(kb, " ".join(args.text), as_json=args.json, out=out)
+        if args.command is None:
+            _note_platform_tokens(settings, err)
         from adapters.console import run_chat
 
         return run_chat(kb, settings, stdin or sys.stdin, out)
@@ -79,6 +81,24 @@ def main(
     except Exception:
         _log.exception("unexpected error")
         return EXIT_ERROR
+
+
+def _note_platform_tokens(settings: Settings, err: TextIO) -> None:
+    """Say so when platform tokens are set: those adapters are not part of this release yet."""
+    named = [
+        name
+        for name, value in (
+            ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+            ("DISCORD_TOKEN", settings.discord_token),
+        )
+        if value
+    ]
+    if named:
+        print(
+            f"advisor: {', '.join(named)} set, but the Slack and Discord adapters are not in "
+            "this release yet; starting the console.",
+            file=err,
+        )
 
 
 def _check(directory: Path, out: TextIO) -> int:

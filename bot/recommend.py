@@ -119,53 +119,50 @@ def causes_from(
     return out
 
 
-def rank(kb: KnowledgeBase, causes: Sequence[Cause], *, limit_reasons: int = 3) -> Ranking:
+def rank(
+    kb: KnowledgeBase, causes: Sequence[Cause], *, limit_reasons: int = 3, explain: int = 10
+) -> Ranking:
     """Rank every full framework of ``kb`` under ``causes``.
 
-    Returns a :class:`Ranking` whose items are sorted by score (then name); each item keeps its
-    ``limit_reasons`` strongest reasons for and against.
+    Returns a :class:`Ranking` sorted by score (then name). The first ``explain`` entries keep
+    their ``limit_reasons`` strongest reasons for and against; the rest carry only their score
+    (:func:`why_not` explains any of them on demand). Cost: one pass over the frameworks with
+    one multiplication per wanted trait.
     """
+    wanted: dict[str, float] = {}
+    for cause in causes:
+        for tid, weight in cause.weights.items():
+            wanted[tid] = wanted.get(tid, 0.0) + weight
+    wanted = {t: w for t, w in wanted.items() if w}
     spread = sum(abs(w) for c in causes for w in c.weights.values()) * NEUTRAL_SCORE
-    scored: list[tuple[float, str, str, list[Reason]]] = []
+    scored: list[tuple[float, str, str]] = []
     for fw in kb.full_frameworks():
         traits = fw.traits or {}
-        reasons: list[Reason] = []
         total = 0.0
-        for cause in causes:
-            for tid, weight in cause.weights.items():
-                ts = traits.get(tid)
-                if ts is None or weight == 0:
-                    continue
-                points = weight * (ts.score - NEUTRAL_SCORE)
-                total += points
-                reasons.append(
-                    Reason(
-                        tid,
-                        kb.traits.get(tid, tid),
-                        cause,
-                        points,
-                        ts.why,
-                        tuple(dict.fromkeys(ts.sources + cause.sources)),
-                    )
-                )
-        scored.append((round(total, 6), fw.name, fw.id, reasons))
+        for tid, weight in wanted.items():
+            ts = traits.get(tid)
+            if ts is not None:
+                total += weight * (ts.score - NEUTRAL_SCORE)
+        scored.append((round(total, 6), fw.name, fw.id))
     scored.sort(key=lambda s: (-s[0], s[1].lower()))
     items = []
-    for i, (total, name, fid, reasons) in enumerate(scored, 1):
-        pros = sorted((r for r in reasons if r.points > 0), key=lambda r: (-r.points, r.trait))
-        cons = sorted((r for r in reasons if r.points < 0), key=lambda r: (r.points, r.trait))
+    for i, (total, name, fid) in enumerate(scored, 1):
         match = 50 if spread == 0 else round(50 + 50 * total / spread)
-        items.append(
-            Ranked(
-                fid,
-                name,
-                i,
-                total,
-                max(0, min(100, match)),
-                tuple(pros[:limit_reasons]),
-                tuple(cons[:limit_reasons]),
+        pros: tuple[Reason, ...] = ()
+        cons: tuple[Reason, ...] = ()
+        if i <= explain:
+            reasons = list(_contributions(kb, causes, fid).values())
+            pros = tuple(
+                sorted((r for r in reasons if r.points > 0), key=lambda r: (-r.points, r.trait))[
+                    :limit_reasons
+                ]
             )
-        )
+            cons = tuple(
+                sorted((r for r in reasons if r.points < 0), key=lambda r: (r.points, r.trait))[
+                    :limit_reasons
+                ]
+            )
+        items.append(Ranked(fid, name, i, total, max(0, min(100, match)), pros, cons))
     margin = items[0].score - items[1].score if len(items) > 1 else 0.0
     close = len(items) > 1 and (margin < CLOSE_POINTS or margin < CLOSE_SHARE * abs(items[0].score))
     return Ranking(tuple(items), tuple(causes), round(margin, 2), close)
@@ -206,7 +203,7 @@ def _contributions(
                     cause,
                     weight * (ts.score - NEUTRAL_SCORE),
                     ts.why,
-                    ts.sources,
+                    tuple(dict.fromkeys(ts.sources + cause.sources)),
                 )
     return out
 

@@ -14,8 +14,11 @@ from bot.knowledge import KnowledgeBase
 from bot.sessions import ConversationKey, MemoryStore
 from tests.conftest import text_of
 
-TRANSCRIPTS = [t for p in sorted((Path(__file__).parent / "transcripts").glob("*.yaml"))
-               for t in yaml.safe_load(p.read_text())]
+TRANSCRIPTS = [
+    t
+    for p in sorted((Path(__file__).parent / "transcripts").glob("*.yaml"))
+    for t in yaml.safe_load(p.read_text())
+]
 
 
 class Clock:
@@ -57,11 +60,20 @@ async def test_transcript(kb: KnowledgeBase, transcript: dict[str, Any]) -> None
             assert needle not in text, f"{needle!r} present {where}"
 
 
-@pytest.mark.parametrize(("question", "text", "option"), [
-    ("concurrency", "yep", "high"), ("concurrency", "nah", "low"), ("size", "pretty big", "large"),
-    ("what", "API only", "api"), ("size", "Large", "large"), ("asyncio_exp", "y", "yes"),
-    ("what", "website", "website"), ("size", "hmm", None), ("what", "", None),
-])
+@pytest.mark.parametrize(
+    ("question", "text", "option"),
+    [
+        ("concurrency", "yep", "high"),
+        ("concurrency", "nah", "low"),
+        ("size", "pretty big", "large"),
+        ("what", "API only", "api"),
+        ("size", "Large", "large"),
+        ("asyncio_exp", "y", "yes"),
+        ("what", "website", "website"),
+        ("size", "hmm", None),
+        ("what", "", None),
+    ],
+)
 def test_free_text_answers(engine: Engine, question: str, text: str, option: str | None) -> None:
     assert match_option(engine.context, engine.kb.question(question), text) == option
 
@@ -84,8 +96,9 @@ async def test_different_keys_never_mix(kb: KnowledgeBase) -> None:
     engine = Engine(kb, MemoryStore())
     alice = ConversationKey(platform="slack", workspace="T", channel="C", thread="1", user="A")
     bob = ConversationKey(platform="slack", workspace="T", channel="C", thread="1", user="B")
-    other_thread = ConversationKey(platform="slack", workspace="T", channel="C", thread="2",
-                                   user="A")
+    other_thread = ConversationKey(
+        platform="slack", workspace="T", channel="C", thread="2", user="A"
+    )
     await engine.handle(Incoming(key=alice, text="help me pick"))
     bob_replies = await engine.handle(Incoming(key=bob, text="2"))
     assert bob_replies[-1].kind != "question"

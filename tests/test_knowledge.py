@@ -15,8 +15,20 @@ from bot.errors import KnowledgeError
 from bot.knowledge import KnowledgeBase, load
 from tests.conftest import SEEDS
 
-FULL = {"django", "flask", "pyramid", "fastapi", "tornado", "sanic", "aiohttp", "bottle",
-        "falcon", "cherrypy", "web2py", "turbogears"}
+FULL = {
+    "django",
+    "flask",
+    "pyramid",
+    "fastapi",
+    "tornado",
+    "sanic",
+    "aiohttp",
+    "bottle",
+    "falcon",
+    "cherrypy",
+    "web2py",
+    "turbogears",
+}
 SHORT = {"zope", "webapp2", "pylons", "pecan", "diesel", "twisted", "gevent", "pulsar"}
 
 
@@ -24,7 +36,12 @@ def test_shipped_base_is_valid_and_complete(kb: KnowledgeBase) -> None:
     assert {f.id for f in kb.full_frameworks()} == FULL
     assert {f for f, fw in kb.frameworks.items() if not fw.is_full} == SHORT
     assert {s for s in kb.sources if kb.sources[s].kind == "article"} == {
-        "alibaba", "greeden", "stxnext", "svitla", "netguru"}
+        "alibaba",
+        "greeden",
+        "stxnext",
+        "svitla",
+        "netguru",
+    }
     assert 6 <= len(kb.questions) <= 8
     assert kb.version.startswith("sha256:")
 
@@ -41,7 +58,9 @@ def test_figures_carry_the_date_the_source_gives(kb: KnowledgeBase) -> None:
         for fig in fw.community:
             for sid in fig.sources:
                 assert fig.as_of == kb.sources[sid].date or fig.as_of == "undated" and fig.note, (
-                    fw.id, fig)
+                    fw.id,
+                    fig,
+                )
 
 
 def test_known_disagreements_are_kept_with_both_sources(kb: KnowledgeBase) -> None:
@@ -58,7 +77,7 @@ def _seed_ngrams(n: int = 8) -> set[tuple[str, ...]]:
     grams: set[tuple[str, ...]] = set()
     for path in SEEDS.glob("*.txt"):
         toks = re.findall(r"[a-z0-9]+", path.read_text(encoding="utf-8", errors="replace").lower())
-        grams.update(tuple(toks[i:i + n]) for i in range(len(toks) - n + 1))
+        grams.update(tuple(toks[i : i + n]) for i in range(len(toks) - n + 1))
     return grams
 
 
@@ -69,8 +88,11 @@ def test_no_sentence_is_pasted_from_the_articles() -> None:
         if path.name == "sources.yaml":  # article titles are citations, quoted on purpose
             continue
         toks = re.findall(r"[a-z0-9]+", path.read_text(encoding="utf-8").lower())
-        copied = [" ".join(toks[i:i + 8]) for i in range(len(toks) - 7)
-                  if tuple(toks[i:i + 8]) in grams]
+        copied = [
+            " ".join(toks[i : i + 8])
+            for i in range(len(toks) - 7)
+            if tuple(toks[i : i + 8]) in grams
+        ]
         assert not copied, f"{path.name} repeats the articles: {copied[:3]}"
 
 
@@ -97,35 +119,71 @@ def _problems(directory: Path) -> list[str]:
 
 
 BROKEN = [
-    ("unknown key", "frameworks/flask.yaml", lambda d: d.update(colour="blue"),
-     "frameworks/flask.yaml: unknown key(s): colour"),
-    ("missing field", "frameworks/sanic.yaml", lambda d: d.pop("summary"),
-     "frameworks/sanic.yaml: missing field: summary"),
-    ("unknown source", "frameworks/django.yaml",
-     lambda d: d["history"][0].update(sources=["wikipedia"]),
-     "frameworks/django.yaml: history[0].sources[0]: unknown source id 'wikipedia'"),
-    ("duplicate alias", "frameworks/bottle.yaml", lambda d: d["aliases"].append("Flask"),
-     "alias 'Flask' is already used by"),
-    ("score out of range", "frameworks/tornado.yaml",
-     lambda d: d["traits"]["realtime"].update(score=7),
-     "frameworks/tornado.yaml: traits.realtime.score: 7 is greater than the maximum of 5"),
-    ("missing full key", "frameworks/falcon.yaml", lambda d: d.pop("hello_world"),
-     "frameworks/falcon.yaml: hello_world: missing field (required for entry: full)"),
-    ("unknown trait", "questions.yaml",
-     lambda d: d["questions"][0]["options"][0]["weights"].update(magic=2),
-     "questions.yaml: questions[0].options[0].weights.magic: unknown trait 'magic'"),
-    ("bad date", "frameworks/flask.yaml", lambda d: d["community"][0].update(as_of="last year"),
-     "frameworks/flask.yaml: community[0].as_of: 'last year' does not match"),
-    ("id mismatch", "frameworks/cherrypy.yaml", lambda d: d.update(id="cherry"),
-     "frameworks/cherrypy.yaml: id: id 'cherry' must match the file name 'cherrypy'"),
+    (
+        "unknown key",
+        "frameworks/flask.yaml",
+        lambda d: d.update(colour="blue"),
+        "frameworks/flask.yaml: unknown key(s): colour",
+    ),
+    (
+        "missing field",
+        "frameworks/sanic.yaml",
+        lambda d: d.pop("summary"),
+        "frameworks/sanic.yaml: missing field: summary",
+    ),
+    (
+        "unknown source",
+        "frameworks/django.yaml",
+        lambda d: d["history"][0].update(sources=["wikipedia"]),
+        "frameworks/django.yaml: history[0].sources[0]: unknown source id 'wikipedia'",
+    ),
+    (
+        "duplicate alias",
+        "frameworks/bottle.yaml",
+        lambda d: d["aliases"].append("Flask"),
+        "alias 'Flask' is already used by",
+    ),
+    (
+        "score out of range",
+        "frameworks/tornado.yaml",
+        lambda d: d["traits"]["realtime"].update(score=7),
+        "frameworks/tornado.yaml: traits.realtime.score: 7 is greater than the maximum of 5",
+    ),
+    (
+        "missing full key",
+        "frameworks/falcon.yaml",
+        lambda d: d.pop("hello_world"),
+        "frameworks/falcon.yaml: hello_world: missing field (required for entry: full)",
+    ),
+    (
+        "unknown trait",
+        "questions.yaml",
+        lambda d: d["questions"][0]["options"][0]["weights"].update(magic=2),
+        "questions.yaml: questions[0].options[0].weights.magic: unknown trait 'magic'",
+    ),
+    (
+        "bad date",
+        "frameworks/flask.yaml",
+        lambda d: d["community"][0].update(as_of="last year"),
+        "frameworks/flask.yaml: community[0].as_of: 'last year' does not match",
+    ),
+    (
+        "id mismatch",
+        "frameworks/cherrypy.yaml",
+        lambda d: d.update(id="cherry"),
+        "frameworks/cherrypy.yaml: id: id 'cherry' must match the file name 'cherrypy'",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("what", "rel", "change", "expected"), BROKEN,
-                         ids=[b[0] for b in BROKEN])
-def test_broken_file_gives_a_located_error(copy: Path, what: str, rel: str,
-                                           change: Callable[[dict], None],  # type: ignore[type-arg]
-                                           expected: str) -> None:
+@pytest.mark.parametrize(("what", "rel", "change", "expected"), BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_file_gives_a_located_error(
+    copy: Path,
+    what: str,
+    rel: str,
+    change: Callable[[dict], None],  # type: ignore[type-arg]
+    expected: str,
+) -> None:
     _edit(copy / rel, change)
     problems = _problems(copy)
     assert any(expected in p for p in problems), problems

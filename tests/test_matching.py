@@ -8,12 +8,29 @@ from bot.engine import Engine
 from bot.matching import MAX_MESSAGE_CHARS, clean, words
 
 TYPOS = [
-    ("flsk", "flask"), ("pyramd", "pyramid"), ("djngo", "django"), ("aiohtp", "aiohttp"),
-    ("tornadoo", "tornado"), ("FLASK", "flask"), ("Django", "django"), ("fast api", "fastapi"),
-    ("fastapi", "fastapi"), ("turbo gears", "turbogears"), ("turbogears", "turbogears"),
-    ("bottle py", "bottle"), ("bottlepy", "bottle"), ("BottlePy", "bottle"), ("web2py", "web2py"),
-    ("cherry py", "cherrypy"), ("cherrypy", "cherrypy"), ("falkon", "falcon"), ("sannic", "sanic"),
-    ("bluebream", "zope"), ("aiohttp", "aiohttp"), ("gevent", "gevent"), ("pylons", "pylons"),
+    ("flsk", "flask"),
+    ("pyramd", "pyramid"),
+    ("djngo", "django"),
+    ("aiohtp", "aiohttp"),
+    ("tornadoo", "tornado"),
+    ("FLASK", "flask"),
+    ("Django", "django"),
+    ("fast api", "fastapi"),
+    ("fastapi", "fastapi"),
+    ("turbo gears", "turbogears"),
+    ("turbogears", "turbogears"),
+    ("bottle py", "bottle"),
+    ("bottlepy", "bottle"),
+    ("BottlePy", "bottle"),
+    ("web2py", "web2py"),
+    ("cherry py", "cherrypy"),
+    ("cherrypy", "cherrypy"),
+    ("falkon", "falcon"),
+    ("sannic", "sanic"),
+    ("bluebream", "zope"),
+    ("aiohttp", "aiohttp"),
+    ("gevent", "gevent"),
+    ("pylons", "pylons"),
 ]
 
 
@@ -23,10 +40,18 @@ def test_names_typos_and_aliases_resolve(engine: Engine, text: str, expected: st
     assert found == [expected]
 
 
-@pytest.mark.parametrize("text", [
-    "what event loop is fastest", "our server needs an admin panel", "a flash of insight",
-    "the python community", "we want fast responses", "my api is slow", "deploy on a device",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what event loop is fastest",
+        "our server needs an admin panel",
+        "a flash of insight",
+        "the python community",
+        "we want fast responses",
+        "my api is slow",
+        "deploy on a device",
+    ],
+)
 def test_ordinary_words_never_become_frameworks(engine: Engine, text: str) -> None:
     found, _s, _nc = engine.matcher.resolve(words(text))
     assert found == []
@@ -37,8 +62,9 @@ def test_whole_sentence_does_not_outrank_the_part(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(("text", "candidate"), [("flaks", "flask"), ("sanik", "sanic")])
-def test_near_miss_gives_did_you_mean_not_a_guess(engine: Engine, text: str,
-                                                  candidate: str) -> None:
+def test_near_miss_gives_did_you_mean_not_a_guess(
+    engine: Engine, text: str, candidate: str
+) -> None:
     u = engine.matcher.understand(text)
     assert u.intent == "unknown" and u.frameworks == ()
     assert u.suggestions and u.suggestions[0].candidates[0] == candidate
@@ -78,17 +104,25 @@ INTENTS = [
 
 
 @pytest.mark.parametrize(("text", "intent", "frameworks"), INTENTS)
-def test_intent_detection(engine: Engine, text: str, intent: str,
-                          frameworks: tuple[str, ...]) -> None:
+def test_intent_detection(
+    engine: Engine, text: str, intent: str, frameworks: tuple[str, ...]
+) -> None:
     u = engine.matcher.understand(text)
     assert (u.intent, u.frameworks) == (intent, frameworks)
 
 
-@pytest.mark.parametrize("raw", [
-    "<!channel> flask vs django", "<!here> flask vs django", "<@U123ABC> flask vs django",
-    "@everyone flask vs django", "@here flask vs django", "<@!1234567890> flask vs django",
-    "<@U1|bob> flask vs django",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "<!channel> flask vs django",
+        "<!here> flask vs django",
+        "<@U123ABC> flask vs django",
+        "@everyone flask vs django",
+        "@here flask vs django",
+        "<@!1234567890> flask vs django",
+        "<@U1|bob> flask vs django",
+    ],
+)
 def test_platform_mentions_are_removed(engine: Engine, raw: str) -> None:
     assert clean(raw) == "flask vs django"
     replies = engine.answer_once(raw)
@@ -106,8 +140,7 @@ def test_too_long_message_is_refused_politely(engine: Engine) -> None:
 
 def test_prefill_reads_answers_from_a_sentence(engine: Engine) -> None:
     answers, _signals = engine.matcher.prefill(words("small async API, team knows asyncio"))
-    assert answers == {"size": "small", "concurrency": "high", "what": "api",
-                       "asyncio_exp": "yes"}
+    assert answers == {"size": "small", "concurrency": "high", "what": "api", "asyncio_exp": "yes"}
 
 
 def test_autocomplete_suggests_fuzzy_names(engine: Engine) -> None:

@@ -48,13 +48,13 @@ def test_same_inputs_same_output(kb: KnowledgeBase) -> None:
 def test_no_answers_is_a_neutral_tie(kb: KnowledgeBase) -> None:
     ranking = rank(kb, [])
     assert {r.score for r in ranking.items} == {0.0} and ranking.close
-    assert [r.name for r in ranking.items] == sorted((r.name for r in ranking.items),
-                                                     key=str.lower)
+    assert [r.name for r in ranking.items] == sorted((r.name for r in ranking.items), key=str.lower)
 
 
 def test_close_call_and_margin(kb: KnowledgeBase) -> None:
-    clear = rank(kb, causes_from(kb, {"what": "website", "batteries": "builtin",
-                                      "priority": "community"}))
+    clear = rank(
+        kb, causes_from(kb, {"what": "website", "batteries": "builtin", "priority": "community"})
+    )
     assert not clear.close and clear.margin >= 3
     assert 0 <= clear.items[-1].match <= clear.items[0].match <= 100
 
