@@ -144,8 +144,15 @@ class Answerer:
             shown = {h.text for h in hits}
             paragraphs += [with_cite(c) for c in fw.facts if c.text not in shown][:3]
             used += [s for c in fw.facts for s in c.sources]
-        notices = [with_cite(d) for d in fw.disagreements]
-        notices += self._not_covered_notes(not_covered)
+        if fw.disagreements:
+            fields.append(
+                Field(
+                    name="Where the sources disagree",
+                    value="; ".join(with_cite(d) for d in fw.disagreements),
+                )
+            )
+            used += [s for d in fw.disagreements for s in d.sources]
+        notices = self._not_covered_notes(not_covered)
         code = fw.hello_world.code if fw.hello_world else ""
         if fw.hello_world:
             used += fw.hello_world.sources
@@ -226,8 +233,11 @@ class Answerer:
                 verdict.append(f"{f.name}: {with_cite(f.summary)}")
                 used += f.summary.sources
         paragraphs.append(" ".join(verdict))
-        notices = [with_cite(d) for f in fws for d in f.disagreements]
-        notices += self._not_covered_notes(not_covered)
+        disputed = [f"- {f.name}, {with_cite(d)}" for f in fws for d in f.disagreements]
+        if disputed:
+            paragraphs.append("Where the sources disagree:\n" + "\n".join(disputed))
+            used += [s for f in fws for d in f.disagreements for s in d.sources]
+        notices = self._not_covered_notes(not_covered)
         if len(fids) > 4:
             notices.append("I compare at most four frameworks at a time; showing the first four.")
         table = Table(columns=("", *(f.name for f in fws)), rows=tuple(rows))

@@ -100,12 +100,12 @@ def render_text(reply: Reply, *, numbered_choices: bool = True) -> str:
     parts: list[str] = []
     if reply.title:
         parts.append(reply.title)
-    parts.extend(reply.notices and [f"Note: {n}" for n in reply.notices] or [])
+    parts.extend(f"Note: {n}" for n in reply.notices)
+    if reply.table is not None:
+        parts.append(render_table(reply.table))
     parts.extend(reply.paragraphs)
     if reply.fields:
         parts.append("\n".join(f"{f.name}: {f.value}" for f in reply.fields))
-    if reply.table is not None:
-        parts.append(render_table(reply.table))
     if reply.code:
         header = f"{reply.code_title}:\n" if reply.code_title else ""
         parts.append(header + "\n".join("    " + line for line in reply.code.rstrip().splitlines()))

@@ -48,3 +48,18 @@ def test_golden(engine: Engine, case: dict[str, Any]) -> None:
         assert first.frameworks[0] == names[case["top1"]], text
     if "top3" in case:
         assert {names[f] for f in case["top3"]} & set(first.frameworks[:3]), text
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_cited_source_is_in_the_footer(engine: Engine, case: dict[str, Any]) -> None:
+    import re
+
+    for reply in engine.answer_once(case["q"]):
+        from bot.replies import render_text
+
+        body = render_text(reply).split("\n\nSources:\n")[0]
+        cited = {
+            s.strip() for group in re.findall(r"\[([a-z0-9, -]+)\]", body) for s in group.split(",")
+        }
+        cited &= set(engine.kb.sources)
+        assert cited <= {s.id for s in reply.sources}, case["q"]
