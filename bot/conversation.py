@@ -262,8 +262,9 @@ def _start(ctx: Context, turn: Turn, text: str) -> tuple[FlowState, list[Reply]]
     )
     if answers:
         got = "; ".join(
-            f"{ctx.kb.question(q).short}: {ctx.kb.question(q).option(o).label}"
-            for q, o in answers.items()
+            f"{q.short}: {q.option(answers[q.id]).label}"
+            for q in ctx.kb.questions
+            if q.id in answers
         )
         lead += f"\nFrom what you said: {got}."
     return _next(ctx, state, lead=lead)

@@ -14,7 +14,7 @@ bootstrap_venv() {
   fi
   if [ "$(cat .venv/.installed 2>/dev/null)" != "$stamp" ]; then
     echo "Installing framework-advisor$([ -n "$extras" ] && echo " with [$extras]") into .venv ..." >&2
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec" >&2
+    .venv/bin/python -m pip install -qq --disable-pip-version-check -e "$spec" >&2
     echo "$stamp" > .venv/.installed
   fi
 }
