@@ -6,7 +6,8 @@ it used in its footer. Nothing here does I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 
 from bot.facts import FactIndex, figure_text
 from bot.knowledge import Claim, Framework, KnowledgeBase
@@ -203,20 +204,12 @@ class Answerer:
             ("admin", "Admin built in"),
             ("templates", "Templates built in"),
         ):
-            rows.append(
-                self._row(
-                    label,
-                    fws,
-                    lambda f, k=key: (
-                        "-" if f.builtins is None else ("yes" if f.builtins[k].included else "no")
-                    ),
-                )
-            )
+            rows.append(self._row(label, fws, partial(_builtin_cell, key=key)))
         for metric, label in (
             ("github_stars", "GitHub stars"),
             ("stackoverflow_questions", "Stack Overflow questions"),
         ):
-            rows.append(self._row(label, fws, lambda f, m=metric: _figure_cell(f, m)))
+            rows.append(self._row(label, fws, partial(_figure_cell, metric=metric)))
         for f in fws:
             used += [s for c in f.categories for s in c.sources]
             used += [s for x in f.community for s in x.sources]
@@ -252,8 +245,10 @@ class Answerer:
         )
 
     @staticmethod
-    def _row(label: str, fws: Sequence[Framework], cell: object) -> tuple[str, ...]:
-        return (label, *(cell(f) for f in fws))  # type: ignore[operator]
+    def _row(
+        label: str, fws: Sequence[Framework], cell: Callable[[Framework], str]
+    ) -> tuple[str, ...]:
+        return (label, *(cell(f) for f in fws))
 
     def _differences(self, fws: Sequence[Framework], used: list[str]) -> list[str]:
         full = [f for f in fws if f.traits]
@@ -375,6 +370,12 @@ class Answerer:
 
 def _reason(r: Reason) -> str:
     return f"{r.trait_label} ({r.cause.label}): {r.why} {cite(r.sources)}"
+
+
+def _builtin_cell(fw: Framework, key: str) -> str:
+    if fw.builtins is None:
+        return "-"
+    return "yes" if fw.builtins[key].included else "no"
 
 
 def _figure_cell(fw: Framework, metric: str) -> str:

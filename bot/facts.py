@@ -147,10 +147,6 @@ class FactIndex:
             if " " not in (key := " ".join(words(n)))
         }
 
-    def items(self, framework_id: str) -> list[Item]:
-        """Every item of one framework."""
-        return self._items.get(framework_id, [])
-
     def query_terms(self, tokens: Iterable[str]) -> set[str]:
         """Content stems of a question plus their synonyms, minus framework names and noise."""
         toks = [t for t in tokens if t not in self._names]

@@ -476,7 +476,7 @@ def _claims(items: Iterable[Mapping[str, Any]] | None) -> tuple[Claim, ...]:
 
 
 def _labelled(d: Mapping[str, Any], key: str = "value") -> Labelled:
-    return Labelled(str(d.get(key, d.get("level", ""))), tuple(d["sources"]), d.get("text", ""))
+    return Labelled(str(d[key]), tuple(d["sources"]), d.get("text", ""))
 
 
 def _framework(rel: str, d: Mapping[str, Any]) -> Framework:

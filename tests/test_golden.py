@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 import yaml
 
 from bot.engine import Engine
+from bot.replies import render_text
 from tests.conftest import text_of
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -52,11 +54,7 @@ def test_golden(engine: Engine, case: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("case", CASES)
 def test_every_cited_source_is_in_the_footer(engine: Engine, case: dict[str, Any]) -> None:
-    import re
-
     for reply in engine.answer_once(case["q"]):
-        from bot.replies import render_text
-
         body = render_text(reply).split("\n\nSources:\n")[0]
         cited = {
             s.strip() for group in re.findall(r"\[([a-z0-9, -]+)\]", body) for s in group.split(",")

@@ -6,6 +6,7 @@ import pytest
 
 from bot.engine import Engine
 from bot.matching import MAX_MESSAGE_CHARS, clean, words
+from tests.conftest import text_of
 
 TYPOS = [
     ("flsk", "flask"),
@@ -126,8 +127,6 @@ def test_intent_detection(
 def test_platform_mentions_are_removed(engine: Engine, raw: str) -> None:
     assert clean(raw) == "flask vs django"
     replies = engine.answer_once(raw)
-    from tests.conftest import text_of
-
     text = text_of(replies)
     for live in ("<!channel>", "<!here>", "<@", "@everyone", "@here"):
         assert live not in text
