@@ -1,8 +1,8 @@
 """The ``advisor`` command and composition root.
 
-Subcommands: ``ask [--json] TEXT``, ``chat``, ``check-knowledge [DIR]``. With no subcommand it
-starts the console chat. Platform adapters are imported lazily, so the console path never
-imports slack_bolt, discord or aiohttp.
+Subcommands: ``ask [--json] TEXT``, ``chat``, ``slack``, ``check-knowledge [DIR]``. With no
+subcommand it runs Slack when ``SLACK_BOT_TOKEN`` is set, else the console chat. Platform
+adapters are imported lazily, so the console path never imports slack_bolt, discord or aiohttp.
 
 Exit codes: 0 OK, 2 bad knowledge or configuration (the message says what and where),
 1 unexpected error.
@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("text", nargs="+", help="the question, e.g. 'flask vs pyramid'")
     sub.add_parser("chat", help="talk in the terminal (reads lines from stdin when piped)")
+    sub.add_parser(
+        "slack",
+        help="run the Slack app (Socket Mode with SLACK_APP_TOKEN, else HTTP mode)",
+    )
     check = sub.add_parser("check-knowledge", help="validate a knowledge directory")
     check.add_argument("directory", nargs="?", help="default: the shipped knowledge/")
     return p
@@ -53,8 +57,11 @@ def main(
     """Run the CLI and return its exit code (the console script exits with it)."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     args = _parser().parse_args(argv)
+    serving = args.command == "slack" or (args.command is None and _slack_configured())
     logging.basicConfig(
-        level=logging.WARNING, stream=err, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.INFO if serving else logging.WARNING,
+        stream=err,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
         settings = Settings.from_env()
@@ -65,6 +72,8 @@ def main(
         kb = load(settings.knowledge_dir, cache_dir=settings.cache_dir)
         if args.command == "ask":
             return _ask(kb, " ".join(args.text), as_json=args.json, out=out)
+        if serving:
+            return _slack(kb, settings)
         if args.command is None:
             _note_platform_tokens(settings, err)
         from adapters.console import run_chat
@@ -83,22 +92,35 @@ def main(
         return EXIT_ERROR
 
 
+def _slack_configured() -> bool:
+    import os
+
+    return bool(os.environ.get("SLACK_BOT_TOKEN", "").strip())
+
+
 def _note_platform_tokens(settings: Settings, err: TextIO) -> None:
-    """Say so when platform tokens are set: those adapters are not part of this release yet."""
-    named = [
-        name
-        for name, value in (
-            ("SLACK_BOT_TOKEN", settings.slack_bot_token),
-            ("DISCORD_TOKEN", settings.discord_token),
-        )
-        if value
-    ]
-    if named:
+    """Say so when a Discord token is set: that adapter is not part of this release yet."""
+    if settings.discord_token:
         print(
-            f"advisor: {', '.join(named)} set, but the Slack and Discord adapters are not in "
-            "this release yet; starting the console.",
+            "advisor: DISCORD_TOKEN set, but the Discord adapter is not in this release yet; "
+            "starting the console.",
             file=err,
         )
+
+
+def _slack(kb: object, settings: Settings) -> int:
+    import asyncio
+
+    from adapters.slack.runner import check, run
+    from bot.engine import Engine
+    from bot.knowledge import KnowledgeBase
+    from bot.sessions import open_store
+
+    assert isinstance(kb, KnowledgeBase)
+    check(settings)  # configuration errors before anything is opened
+    store = open_store(settings.store, settings.resolved_db_path())
+    asyncio.run(run(settings, Engine(kb, store, ttl=settings.session_ttl)))
+    return EXIT_OK
 
 
 def _check(directory: Path, out: TextIO) -> int:

@@ -18,6 +18,9 @@ DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 #: Default session time-to-live, in seconds (24 hours).
 DEFAULT_SESSION_TTL = 24 * 60 * 60
 STORE_KINDS = ("sqlite", "memory")
+#: Where HTTP mode listens by default: every interface, port 3000 (bolt's default port).
+DEFAULT_HTTP_HOST = "0.0.0.0"
+DEFAULT_HTTP_PORT = 3000
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,15 @@ class Secret:
 
     def __bool__(self) -> bool:
         return bool(self._value)
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise ConfigError(f"{name}: expected a port number from 0 to 65535, got {text!r}")
+    return int(text)
 
 
 def _default_db_path() -> Path:
@@ -64,6 +76,10 @@ class Settings:
             disables it; default in the user cache dir).
         slack_bot_token, slack_app_token, slack_signing_secret, discord_token: platform secrets;
             ``None`` when unset.
+        slack_api_url: base URL of Slack's Web API (``SLACK_API_URL``), "" for the real one;
+            always ends with "/" when set.
+        http_host, http_port: where HTTP mode listens (``ADVISOR_HTTP_HOST``,
+            ``ADVISOR_HTTP_PORT``).
     """
 
     knowledge_dir: Path = DEFAULT_KNOWLEDGE_DIR
@@ -75,6 +91,9 @@ class Settings:
     slack_app_token: Secret | None = None
     slack_signing_secret: Secret | None = None
     discord_token: Secret | None = None
+    slack_api_url: str = ""
+    http_host: str = DEFAULT_HTTP_HOST
+    http_port: int = DEFAULT_HTTP_PORT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -105,6 +124,11 @@ class Settings:
                 ) from None
             if ttl <= 0:
                 raise ConfigError(f"ADVISOR_SESSION_TTL: must be more than 0 seconds, got {ttl}")
+        api_url = env.get("SLACK_API_URL", "").strip()
+        if api_url and not api_url.startswith(("http://", "https://")):
+            raise ConfigError(f"SLACK_API_URL: expected an http(s) URL, got {api_url!r}")
+        if api_url and not api_url.endswith("/"):
+            api_url += "/"
         knowledge = env.get("ADVISOR_KNOWLEDGE_DIR", "").strip()
         db = env.get("ADVISOR_DB", "").strip()
         cache = env.get("ADVISOR_CACHE_DIR", "").strip()
@@ -120,6 +144,9 @@ class Settings:
             slack_app_token=secret("SLACK_APP_TOKEN"),
             slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
             discord_token=secret("DISCORD_TOKEN"),
+            slack_api_url=api_url,
+            http_host=env.get("ADVISOR_HTTP_HOST", "").strip() or DEFAULT_HTTP_HOST,
+            http_port=_port(env, "ADVISOR_HTTP_PORT", DEFAULT_HTTP_PORT),
         )
 
     def resolved_db_path(self) -> Path:

@@ -23,13 +23,17 @@ from bot.matching import Matcher
 from bot.replies import Reply
 from bot.sessions import ConversationKey, MemoryStore, SessionStore
 
-__all__ = ["ConversationKey", "Engine", "Incoming"]
+__all__ = ["ConversationKey", "Engine", "Incoming", "LastRecommendation"]
 
 _log = logging.getLogger(__name__)
 #: Default conversation lifetime after the last turn, in seconds.
 DEFAULT_TTL = 24 * 60 * 60
 EXPIRED_TEXT = 'That conversation expired; say "recommend" to start again.'
 STORE_DOWN_TEXT = "I can't reach my memory right now, try again in a minute."
+#: How long a person's last recommendation is kept for their home view, in seconds (90 days).
+PROFILE_TTL = 90 * 24 * 60 * 60
+#: The ``channel`` of the per-person profile key; no platform has a channel of that name.
+PROFILE_CHANNEL = "*profile*"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,6 +49,21 @@ class Incoming:
     key: ConversationKey
     text: str = ""
     action: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LastRecommendation:
+    """The most recent recommendation a person got, for a home view.
+
+    Attributes:
+        frameworks: canonical names, best first (at most three).
+        based_on: the answers it was based on, one sentence.
+        at: when it was made, seconds since the epoch.
+    """
+
+    frameworks: tuple[str, ...]
+    based_on: str
+    at: float
 
 
 class Engine:
@@ -78,6 +97,15 @@ class Engine:
         """Answer one message with no session. A request to be walked through the questions
         gets the one-shot ranking of what the text gives instead. Never raises."""
         return [self.answerer.answer(self.matcher.understand(text))]
+
+    def help(self) -> Reply:
+        """Usage, with example questions as buttons."""
+        return self.answerer.help()
+
+    def wants_flow(self, text: str) -> bool:
+        """True when ``text`` asks to be walked through the selection questions ("recommend
+        …", "help me pick")."""
+        return self.matcher.understand(text).flow
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one message or button press. Never raises; returns at least one reply.
@@ -123,7 +151,53 @@ class Engine:
                 _log.warning("session store unavailable on write: %s", exc)
                 if new_state.status != "idle" or state.status != "idle":
                     return [_store_down()]
+        await self._remember(incoming.key, replies, now)
         return notices + replies or [self.answerer.help()]
+
+    async def _remember(self, key: ConversationKey, replies: list[Reply], now: float) -> None:
+        done = [r for r in replies if r.kind == "recommendation"]
+        if not done or not key.user:
+            return
+        data = {
+            "frameworks": list(done[-1].frameworks),
+            "based_on": done[-1].paragraphs[0] if done[-1].paragraphs else "",
+            "at": now,
+        }
+        try:
+            await self.store.put(_profile_key(key), data, now, PROFILE_TTL)
+        except StoreUnavailable as exc:
+            _log.warning("session store unavailable on profile write: %s", exc)
+
+    async def last_recommendation(self, key: ConversationKey) -> LastRecommendation | None:
+        """The last recommendation made to ``key.user`` on ``key.platform`` in
+        ``key.workspace`` (channel and thread are ignored), or None. Never raises; None when
+        the store is down."""
+        try:
+            record = await self.store.get(_profile_key(key), self.clock())
+        except StoreUnavailable as exc:
+            _log.warning("session store unavailable on profile read: %s", exc)
+            return None
+        if record is None or record.expired:
+            return None
+        data = record.data
+        return LastRecommendation(
+            frameworks=tuple(str(f) for f in data.get("frameworks", ())),
+            based_on=str(data.get("based_on", "")),
+            at=float(data.get("at", 0.0)),
+        )
+
+    async def has_active_flow(self, key: ConversationKey) -> bool:
+        """True when ``key`` has a selection conversation in progress or just finished (so a
+        follow-up such as "why not Django?" belongs to it). Never raises; False when the store
+        is down."""
+        try:
+            record = await self.store.get(key.as_string(), self.clock())
+        except StoreUnavailable as exc:
+            _log.warning("session store unavailable on read: %s", exc)
+            return False
+        if record is None or record.expired:
+            return False
+        return FlowState.from_dict(record.data).status != "idle"
 
     def _without_store(self, incoming: Incoming) -> list[Reply]:
         if incoming.action and not incoming.action.startswith("ask:"):
@@ -137,6 +211,12 @@ class Engine:
     async def close(self) -> None:
         """Close the session store."""
         await self.store.close()
+
+
+def _profile_key(key: ConversationKey) -> str:
+    return ConversationKey(
+        platform=key.platform, workspace=key.workspace, channel=PROFILE_CHANNEL, user=key.user
+    ).as_string()
 
 
 def _store_down() -> Reply:

@@ -121,3 +121,31 @@ async def test_one_thousand_interleaved_conversations_do_not_mix(
         expected = {q.id: q.options[plans[k][i]].id for i, q in enumerate(questions)}
         assert rec.data["answers"] == expected and rec.data["status"] == "done"
     await engine.close()
+
+
+async def test_active_flow_and_last_recommendation(kb: KnowledgeBase) -> None:
+    engine = Engine(kb, MemoryStore())
+    key = ConversationKey(platform="test", workspace="W", channel="C", thread="t1", user="u")
+    assert not await engine.has_active_flow(key)
+    assert await engine.last_recommendation(key) is None
+    await engine.handle(Incoming(key=key, text="flask vs django"))
+    assert not await engine.has_active_flow(key), "a one-shot answer is not a flow"
+    await engine.handle(Incoming(key=key, text="help me pick"))
+    assert await engine.has_active_flow(key)
+    other_thread = ConversationKey(platform="test", workspace="W", channel="C", user="u")
+    assert not await engine.has_active_flow(other_thread)
+    for _ in range(8):
+        replies = await engine.handle(Incoming(key=key, text="1"))
+    assert replies[-1].kind == "recommendation"
+    last = await engine.last_recommendation(other_thread)
+    assert last is not None, "the profile is per person, not per thread"
+    assert last.frameworks == replies[-1].frameworks and last.based_on.startswith("Based on")
+    someone_else = ConversationKey(platform="test", workspace="W", user="v")
+    assert await engine.last_recommendation(someone_else) is None
+
+
+async def test_active_flow_is_false_when_the_store_is_down(kb: KnowledgeBase) -> None:
+    engine = Engine(kb, DownStore())
+    key = ConversationKey(platform="test", user="u")
+    assert not await engine.has_active_flow(key)
+    assert await engine.last_recommendation(key) is None

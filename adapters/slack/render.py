@@ -24,6 +24,8 @@ BUTTON_TEXT_MAX = 75
 BUTTON_VALUE_MAX = 2000
 #: Characters in an action_id.
 ACTION_ID_MAX = 255
+#: Characters in a block_id.
+BLOCK_ID_MAX = 255
 #: Elements in one actions block.
 ACTIONS_PER_BLOCK = 25
 #: Elements in one context block.
@@ -34,6 +36,8 @@ BLOCKS_MAX = 50
 MESSAGE_TEXT_MAX = 12000
 #: Characters of the fallback ``text`` we send (notifications show the start of it).
 FALLBACK_TEXT_MAX = 3000
+#: Blocks in a Home tab view.
+VIEW_BLOCKS_MAX = 100
 #: Prefix of every action_id this app renders, so handlers can match them with one regex.
 ACTION_PREFIX = "advisor"
 
@@ -89,7 +93,12 @@ def _code(text: str) -> list[Block]:
     ]
 
 
-def _buttons(reply: Reply, extra: Iterable[tuple[str, str]]) -> list[Block]:
+def owner_block_id(owner: str, index: int) -> str:
+    """The block_id of a flow's ``index``-th button row, naming the person whose flow it is."""
+    return f"{ACTION_PREFIX}:{owner}:{index}"[:BLOCK_ID_MAX]
+
+
+def _buttons(reply: Reply, extra: Iterable[tuple[str, str]], owner: str) -> list[Block]:
     buttons = []
     pairs = [(c.label, c.value, c.primary) for c in reply.choices]
     pairs += [(label, value, False) for label, value in extra]
@@ -103,15 +112,30 @@ def _buttons(reply: Reply, extra: Iterable[tuple[str, str]]) -> list[Block]:
         if primary:
             button["style"] = "primary"
         buttons.append(button)
-    return [
-        {"type": "actions", "elements": buttons[i : i + ACTIONS_PER_BLOCK]}
-        for i in range(0, len(buttons), ACTIONS_PER_BLOCK)
-    ]
+    rows: list[Block] = []
+    for n, i in enumerate(range(0, len(buttons), ACTIONS_PER_BLOCK)):
+        row: Block = {"type": "actions", "elements": buttons[i : i + ACTIONS_PER_BLOCK]}
+        if owner:
+            row["block_id"] = owner_block_id(owner, n)
+        rows.append(row)
+    return rows
 
 
-def blocks_for(reply: Reply, *, extra_buttons: Iterable[tuple[str, str]] = ()) -> list[Block]:
-    """All blocks for ``reply`` before splitting: header, notices, table, text, code, buttons,
-    sources. ``extra_buttons`` are (label, value) pairs the adapter adds, e.g. Share."""
+def blocks_for(
+    reply: Reply,
+    *,
+    extra_buttons: Iterable[tuple[str, str]] = (),
+    owner: str = "",
+    byline: str = "",
+) -> list[Block]:
+    """All blocks for ``reply`` before splitting: header, byline, notices, table, text, code,
+    buttons, sources.
+
+    Args:
+        extra_buttons: (label, value) pairs the adapter adds, e.g. Share.
+        owner: a user id; button rows get a block_id naming them (see :func:`owner_block_id`).
+        byline: trusted mrkdwn (not escaped) shown under the title, e.g. "Shared by <@U1>".
+    """
     blocks: list[Block] = []
     if reply.title:
         blocks.append(
@@ -119,6 +143,10 @@ def blocks_for(reply: Reply, *, extra_buttons: Iterable[tuple[str, str]] = ()) -
                 "type": "header",
                 "text": {"type": "plain_text", "text": truncate(reply.title, HEADER_TEXT_MAX)},
             }
+        )
+    if byline:
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": byline[:SECTION_TEXT_MAX]}]}
         )
     for notice in reply.notices:
         blocks += _section(f":information_source: {escape(notice)}")
@@ -132,7 +160,7 @@ def blocks_for(reply: Reply, *, extra_buttons: Iterable[tuple[str, str]] = ()) -
         if reply.code_title:
             blocks += _section(f"*{escape(reply.code_title)}*")
         blocks += _code(reply.code)
-    blocks += _buttons(reply, extra_buttons)
+    blocks += _buttons(reply, extra_buttons, owner)
     if reply.sources:
         elements = [
             {"type": "mrkdwn", "text": truncate(escape(f"[{s.id}] {s.label()}"), SECTION_TEXT_MAX)}
@@ -153,16 +181,22 @@ def _block_chars(block: Block) -> int:
     )
 
 
-def render(reply: Reply, *, extra_buttons: Iterable[tuple[str, str]] = ()) -> list[dict[str, Any]]:
+def render(
+    reply: Reply,
+    *,
+    extra_buttons: Iterable[tuple[str, str]] = (),
+    owner: str = "",
+    byline: str = "",
+) -> list[dict[str, Any]]:
     """Render ``reply`` as one or more message payloads ``{"text": ..., "blocks": [...]}``.
 
     Each payload has at most :data:`BLOCKS_MAX` blocks and :data:`MESSAGE_TEXT_MAX` characters
     of block text; the first carries the fallback text of the whole reply, later ones say
-    "(continued)".
+    "(continued)". Arguments as for :func:`blocks_for`.
     """
     messages: list[list[Block]] = [[]]
     size = 0
-    for block in blocks_for(reply, extra_buttons=extra_buttons):
+    for block in blocks_for(reply, extra_buttons=extra_buttons, owner=owner, byline=byline):
         chars = _block_chars(block)
         if messages[-1] and (len(messages[-1]) >= BLOCKS_MAX or size + chars > MESSAGE_TEXT_MAX):
             messages.append([])
@@ -177,3 +211,33 @@ def render(reply: Reply, *, extra_buttons: Iterable[tuple[str, str]] = ()) -> li
         }
         for i, blocks in enumerate(messages)
     ]
+
+
+def shared_copy(blocks: Iterable[Block], byline: str) -> list[Block]:
+    """A message's blocks re-posted for the channel: buttons dropped, ``byline`` (trusted
+    mrkdwn) added under the header. Never longer than the original when it had buttons."""
+    kept = [b for b in blocks if b.get("type") != "actions"]
+    at = 1 if kept and kept[0].get("type") == "header" else 0
+    kept.insert(at, {"type": "context", "elements": [{"type": "mrkdwn", "text": byline}]})
+    return kept[:BLOCKS_MAX]
+
+
+def apology(incident: str) -> dict[str, Any]:
+    """The message shown when handling failed: short, with the incident id, no details."""
+    text = (
+        f"Sorry, something went wrong on my side (incident `{escape(incident)}`). Please try "
+        "again; if it keeps happening, give that id to whoever runs me."
+    )
+    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
+def home_view(usage: Reply, last: str) -> dict[str, Any]:
+    """The App Home tab: ``usage`` rendered without buttons, then ``last`` (plain text, escaped
+    here) about the person's last recommendation. At most :data:`VIEW_BLOCKS_MAX` blocks."""
+    blocks = [b for b in blocks_for(usage) if b["type"] != "actions"]
+    blocks.append({"type": "divider"})
+    blocks.append(
+        {"type": "header", "text": {"type": "plain_text", "text": "Your last recommendation"}}
+    )
+    blocks += _section(escape(last))
+    return {"type": "home", "blocks": blocks[:VIEW_BLOCKS_MAX]}

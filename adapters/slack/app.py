@@ -1,0 +1,478 @@
+"""The Slack adapter: slack-bolt ``AsyncApp`` listeners that translate Slack into the core.
+
+- ``/pyframework TEXT``: answered inside the ack, ephemeral, with a "Share to channel" button;
+  ``/pyframework recommend …`` starts the selection flow as a channel message and continues it
+  in that message's thread.
+- ``app_mention``: answered in the thread (``thread_ts`` or the mention's own ``ts``).
+- ``message``: a DM is a conversation with the bot; a thread message continues the thread's
+  active flow. Bots, the bot itself, edits and deletes are ignored.
+- Buttons (``block_actions``, action ids ``advisor:N``): answering a question updates that
+  message in place (``chat.update``); Share re-posts a summary to the channel saying who
+  shared it.
+- ``app_home_opened``: publishes the Home tab (usage and the person's last recommendation).
+
+Anything slower than a lookup (Web API calls) runs after the ack in a task this adapter keeps,
+so :meth:`SlackAdapter.drain` can finish it at shutdown; bolt's own lazy listeners keep no
+reference to their tasks. A failing handler logs its stack under an incident id and answers
+with a short apology carrying that id, never the exception text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import replace
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack import parse
+from adapters.slack.pacing import ChannelPacer
+from adapters.slack.parse import Destination, Payload
+from adapters.slack.render import (
+    ACTION_PREFIX,
+    BUTTON_VALUE_MAX,
+    apology,
+    home_view,
+    render,
+    shared_copy,
+)
+from bot.dedupe import DedupeStore, MemoryDedupe
+from bot.engine import Engine, Incoming
+from bot.errors import StoreUnavailable
+from bot.replies import Reply
+from bot.sessions import ConversationKey
+
+_log = logging.getLogger(__name__)
+
+COMMAND = "/pyframework"
+SHARE_LABEL = "Share to channel"
+#: Button values the adapter handles itself; every other value goes to the engine.
+SHARE, SHARE_ASK, DM_FLOW = "share", "share:ask:", "dm:"
+#: Button values that answer the question on their message, which is then updated in place.
+IN_PLACE = ("answer:", "change:", "cmd:skip", "cmd:back")
+#: Web API errors that mean "the bot cannot post in this channel".
+NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+SLACK_USAGE = (
+    "In Slack: `/pyframework flask vs pyramid`, `/pyframework about fastapi`, "
+    "`/pyframework recommend an API for a mobile app` (I ask a few questions in a thread), "
+    "mention me with a question, or send me a direct message."
+)
+
+Message = dict[str, Any]
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    """slack-sdk's retry handlers for connection errors and HTTP 429 (honours Retry-After).
+    The rate-limit handler is not on by default."""
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+    ]
+
+
+def web_client(token: str, base_url: str = "") -> AsyncWebClient:
+    """An ``AsyncWebClient`` for ``token`` with :func:`retry_handlers`; ``base_url`` (ending in
+    "/") points it somewhere other than https://slack.com/api/."""
+    kwargs: dict[str, Any] = {"base_url": base_url} if base_url else {}
+    return AsyncWebClient(token=token, retry_handlers=retry_handlers(), **kwargs)
+
+
+def new_incident() -> str:
+    """A short random id (8 hex characters) to match an apology with its log line."""
+    return secrets.token_hex(4)
+
+
+class SlackAdapter:
+    """Wires the engine into a bolt ``AsyncApp`` (:attr:`app`).
+
+    Args:
+        engine: the core.
+        client: the Web API client (see :func:`web_client`).
+        signing_secret: verifies HTTP requests (bolt rejects bad or older than 5 minutes
+            with 401); "" in Socket Mode, where requests are not signed.
+        dedupe: remembers event ids so retries are dropped (default: in memory).
+        pacer: spaces posts per channel (default: 1 per second after a burst of 3).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        client: AsyncWebClient,
+        signing_secret: str = "",
+        dedupe: DedupeStore | None = None,
+        pacer: ChannelPacer | None = None,
+    ) -> None:
+        self.engine = engine
+        self.client = client
+        self.dedupe: DedupeStore = dedupe if dedupe is not None else MemoryDedupe()
+        self.pacer = pacer if pacer is not None else ChannelPacer()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.app = AsyncApp(
+            client=client,
+            signing_secret=signing_secret,
+            process_before_response=True,
+            request_verification_enabled=bool(signing_secret),
+            logger=logging.getLogger("slack_bolt"),
+        )
+        self.app.middleware(self._drop_retried_events)
+        self.app.command(COMMAND)(self._on_command)
+        self.app.event("app_mention")(self._on_mention)
+        self.app.event("message")(self._on_message)
+        self.app.event("app_home_opened")(self._on_home)
+        self.app.action(re.compile(f"^{ACTION_PREFIX}:"))(self._on_action)
+        self.app.error(self._on_error)
+
+    # ---- listeners (fast: they ack and hand slow work to a task) -------------------------
+
+    async def _drop_retried_events(self, body: Payload, next: Any) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            try:
+                first = await self.dedupe.first_time(f"slack:event:{event_id}")
+            except StoreUnavailable as exc:
+                _log.warning("dedupe store unavailable, handling event anyway: %s", exc)
+                first = True
+            if not first:
+                _log.info("dropped a redelivered event %s", event_id)
+                return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    async def _on_command(self, ack: Any, body: Payload) -> None:
+        dest = Destination(
+            channel=str(body.get("channel_id", "")),
+            response_url=str(body.get("response_url", "")),
+            ephemeral=True,
+            user=str(body.get("user_id", "")),
+        )
+        text = parse.plain(str(body.get("text", "")))
+        try:
+            if self.engine.wants_flow(text):
+                await ack()
+                team = str(body.get("team_id", ""))
+                self._spawn(self._start_channel_flow(team, dest, text), dest)
+                return
+            messages = self._one_shot(text)
+        except Exception:
+            await ack(response_type="ephemeral", **self._failed("slash command"))
+            return
+        first = messages[0]
+        await ack(response_type="ephemeral", text=first["text"], blocks=first["blocks"])
+        if len(messages) > 1:
+            self._spawn(self._send(dest, messages[1:]), dest)
+
+    async def _on_mention(self, body: Payload, event: Payload, context: Any) -> None:
+        if parse.ignored(event, context.get("bot_user_id")):
+            return
+        key = parse.event_key(parse.event_team(body), event)
+        dest = parse.event_destination(event)
+        self._spawn(self._converse(key, parse.plain(str(event.get("text", ""))), dest), dest)
+
+    async def _on_message(self, body: Payload, event: Payload, context: Any) -> None:
+        bot = context.get("bot_user_id")
+        if parse.ignored(event, bot):
+            return
+        text = parse.plain(str(event.get("text", "")))
+        key = parse.event_key(parse.event_team(body), event)
+        dest = parse.event_destination(event)
+        if parse.is_dm(event):
+            self._spawn(self._converse(key, text, dest), dest)
+        elif event.get("thread_ts") not in (None, event.get("ts")) and not parse.mentions(
+            text, bot
+        ):
+            self._spawn(self._continue_thread(key, text, dest), dest)
+
+    async def _on_action(self, ack: Any, body: Payload, action: Payload) -> None:
+        await ack()
+        dest = parse.action_destination(body)
+        self._spawn(self._act(body, action, dest), dest)
+
+    async def _on_home(self, body: Payload, event: Payload) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = str(event.get("user", ""))
+        self._spawn(self._publish_home(parse.event_team(body), user), None)
+
+    async def _on_error(self, error: Exception, body: Payload) -> None:
+        incident = new_incident()
+        _log.error(
+            "incident %s: unhandled %s in a Slack listener",
+            incident,
+            type(error).__name__,
+            exc_info=error,
+        )
+
+    # ---- work after the ack ---------------------------------------------------------------
+
+    async def _converse(self, key: ConversationKey, text: str, dest: Destination) -> None:
+        replies = await self.engine.handle(Incoming(key=key, text=text))
+        await self._deliver(dest, replies)
+
+    async def _continue_thread(self, key: ConversationKey, text: str, dest: Destination) -> None:
+        if await self.engine.has_active_flow(key):
+            await self._converse(key, text, dest)
+
+    async def _start_channel_flow(self, team: str, dest: Destination, text: str) -> None:
+        intro = (
+            f"<@{dest.user}> is choosing a Python web framework; the questions are in the thread."
+        )
+        if not parse.is_user_id(dest.user):
+            intro = "Choosing a Python web framework; the questions are in the thread."
+        try:
+            starter = await self._post(dest.channel, "", {"text": intro, "blocks": _mrkdwn(intro)})
+        except SlackApiError as exc:
+            if exc.response.get("error") not in NOT_IN_CHANNEL:
+                raise
+            await self._respond(dest.response_url, _not_in_channel(text, offer_dm=True))
+            return
+        thread = Destination(channel=dest.channel, thread_ts=str(starter["ts"]), user=dest.user)
+        key = ConversationKey(
+            platform=parse.PLATFORM,
+            workspace=team,
+            channel=dest.channel,
+            thread=thread.thread_ts,
+            user=dest.user,
+        )
+        await self._converse(key, text, thread)
+
+    async def _start_dm_flow(self, team: str, user: str, text: str) -> None:
+        intro = "Let's choose a Python web framework. A few questions:"
+        opened = await self._post(user, "", {"text": intro, "blocks": _mrkdwn(intro)})
+        dest = Destination(channel=str(opened["channel"]), user=user)
+        key = ConversationKey(
+            platform=parse.PLATFORM, workspace=team, channel=dest.channel, user=user
+        )
+        await self._converse(key, text or "recommend", dest)
+
+    async def _act(self, body: Payload, action: Payload, dest: Destination) -> None:
+        value = str(action.get("value", ""))
+        owner = parse.block_owner(str(action.get("block_id", "")))
+        if owner and owner != dest.user:
+            note = (
+                f"This selection belongs to <@{owner}>. Start your own with "
+                "`/pyframework recommend`, or mention me."
+            )
+            await self._respond(dest.response_url, {"text": note, "blocks": _mrkdwn(note)})
+        elif value == SHARE or value.startswith(SHARE_ASK):
+            await self._share(body, value, dest)
+        elif value.startswith(DM_FLOW):
+            await self._start_dm_flow(parse.action_team(body), dest.user, value[len(DM_FLOW) :])
+        else:
+            replies = await self.engine.handle(Incoming(key=parse.action_key(body), action=value))
+            message = body.get("message") or {}
+            in_place = value.startswith(IN_PLACE)
+            await self._deliver(
+                dest,
+                replies,
+                update_ts=str(message.get("ts", "")) if in_place else "",
+                replace_ephemeral=in_place,
+            )
+
+    async def _share(self, body: Payload, value: str, dest: Destination) -> None:
+        byline = f"Shared by <@{dest.user}>" if parse.is_user_id(dest.user) else "Shared"
+        if value.startswith(SHARE_ASK):
+            replies = self.engine.answer_once(value[len(SHARE_ASK) :])
+            messages = [m for r in replies for m in render(r, byline=byline)]
+        else:
+            original = body.get("message") or {}
+            blocks = shared_copy(original.get("blocks", []), byline)
+            messages = [{"text": str(original.get("text", "")) or "Shared", "blocks": blocks}]
+        try:
+            for message in messages:
+                await self._post(dest.channel, "", message)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in NOT_IN_CHANNEL:
+                raise
+            await self._respond(dest.response_url, _not_in_channel("", offer_dm=False))
+            return
+        if dest.ephemeral:
+            done = "Shared to the channel."
+            await self._respond(dest.response_url, {"text": done, "blocks": _mrkdwn(done)})
+
+    async def _publish_home(self, team: str, user: str) -> None:
+        last = await self.engine.last_recommendation(
+            ConversationKey(platform=parse.PLATFORM, workspace=team, user=user)
+        )
+        if last is None:
+            summary = 'None yet. Try "/pyframework recommend" or say "help me pick" in a DM.'
+        else:
+            day = time.strftime("%Y-%m-%d", time.gmtime(last.at))
+            ranked = ", ".join(f"{i}. {name}" for i, name in enumerate(last.frameworks, 1))
+            summary = f"{day}: {ranked}\n{last.based_on}"
+        await self.client.views_publish(user_id=user, view=home_view(self.usage(), summary))
+
+    # ---- rendering and sending ------------------------------------------------------------
+
+    def usage(self) -> Reply:
+        """The core's help with a paragraph on how to reach the bot in Slack."""
+        core = self.engine.help()
+        return replace(core, paragraphs=(SLACK_USAGE, *core.paragraphs))
+
+    def _one_shot(self, text: str) -> list[Message]:
+        first, rest = parse.command_words(text)
+        if first in ("", "help") and not rest:
+            return render(self.usage())
+        replies = self.engine.answer_once(text)
+        share = f"{SHARE_ASK}{text}"
+        extra = [(SHARE_LABEL, share)] if len(share) <= BUTTON_VALUE_MAX else []
+        out: list[Message] = []
+        for i, reply in enumerate(replies):
+            out += render(reply, extra_buttons=extra if i == 0 else ())
+        return out
+
+    async def _deliver(
+        self,
+        dest: Destination,
+        replies: Sequence[Reply],
+        *,
+        update_ts: str = "",
+        replace_ephemeral: bool = False,
+    ) -> None:
+        share = [] if dest.ephemeral or dest.channel.startswith("D") else [(SHARE_LABEL, SHARE)]
+        messages: list[Message] = []
+        for reply in fold_notices(replies):
+            extra = share if reply.kind in ("answer", "recommendation") else []
+            owner = dest.user if parse.is_user_id(dest.user) and reply.choices else ""
+            messages += render(reply, extra_buttons=extra, owner=owner)
+        await self._send(dest, messages, update_ts=update_ts, replace_ephemeral=replace_ephemeral)
+
+    async def _send(
+        self,
+        dest: Destination,
+        messages: Sequence[Message],
+        *,
+        update_ts: str = "",
+        replace_ephemeral: bool = False,
+    ) -> None:
+        for i, message in enumerate(messages):
+            if dest.ephemeral:
+                await self._respond(
+                    dest.response_url, message, replace=replace_ephemeral and i == 0
+                )
+            elif i == 0 and update_ts:
+                await self.client.chat_update(
+                    channel=dest.channel,
+                    ts=update_ts,
+                    text=message["text"],
+                    blocks=message["blocks"],
+                )
+            else:
+                await self._post(dest.channel, dest.thread_ts, message)
+
+    async def _post(self, channel: str, thread_ts: str, message: Message) -> Any:
+        await self.pacer.wait(channel)
+        return await self.client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts or None,
+            text=message["text"],
+            blocks=message["blocks"],
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+
+    async def _respond(self, url: str, message: Message, *, replace: bool = False) -> None:
+        if not url:
+            raise ValueError("no response_url to answer an ephemeral message")
+        hook = AsyncWebhookClient(url, retry_handlers=retry_handlers())
+        response = await hook.send(
+            text=message["text"],
+            blocks=message["blocks"],
+            response_type="ephemeral",
+            replace_original=replace,
+        )
+        if response.status_code >= 400:
+            raise RuntimeError(f"response_url answered HTTP {response.status_code}")
+
+    # ---- tasks and failures ---------------------------------------------------------------
+
+    def _failed(self, where: str) -> Message:
+        incident = new_incident()
+        _log.exception("incident %s: %s failed", incident, where)
+        return apology(incident)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], dest: Destination | None) -> None:
+        task = asyncio.create_task(self._guarded(work, dest))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guarded(self, work: Coroutine[Any, Any, None], dest: Destination | None) -> None:
+        try:
+            await work
+        except Exception:
+            message = self._failed("Slack handler")
+            if dest is None:
+                return
+            try:
+                await self._send(dest, [message])
+            except Exception:
+                _log.exception("could not deliver the apology")
+
+    @property
+    def in_flight(self) -> int:
+        """Tasks started after an ack that have not finished."""
+        return len(self._tasks)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait up to ``timeout`` seconds for work started after acks to finish."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+
+def fold_notices(replies: Sequence[Reply]) -> list[Reply]:
+    """Fold each button-less notice into the reply after it, so a lead-in such as "From what
+    you said: …" travels with its question as one message (which can then be updated in
+    place)."""
+    out: list[Reply] = []
+    pending: list[str] = []
+    for i, reply in enumerate(replies):
+        if reply.kind == "notice" and not reply.choices and i + 1 < len(replies):
+            pending += [t for t in (reply.title, *reply.paragraphs, *reply.notices) if t]
+            continue
+        out.append(replace(reply, notices=(*pending, *reply.notices)) if pending else reply)
+        pending = []
+    return out
+
+
+def _mrkdwn(text: str) -> list[dict[str, Any]]:
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+def _not_in_channel(text: str, *, offer_dm: bool) -> Message:
+    note = (
+        "I'm not in this channel, so I can't post here. Invite me with "
+        "`/invite @framework-advisor` and try again"
+        + (", or run the questions in a direct message with me." if offer_dm else ".")
+    )
+    blocks = _mrkdwn(note)
+    if offer_dm:
+        value = (DM_FLOW + text)[:BUTTON_VALUE_MAX]
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Start in a DM"},
+                        "value": value,
+                        "action_id": f"{ACTION_PREFIX}:dm",
+                        "style": "primary",
+                    }
+                ],
+            }
+        )
+    return {"text": note, "blocks": blocks}
