@@ -9,6 +9,7 @@ the new state; turns of one conversation are serialised with a per-key lock.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import weakref
@@ -30,6 +31,8 @@ _log = logging.getLogger(__name__)
 DEFAULT_TTL = 24 * 60 * 60
 EXPIRED_TEXT = 'That conversation expired; say "recommend" to start again.'
 STORE_DOWN_TEXT = "I can't reach my memory right now, try again in a minute."
+#: How many one-shot answers :meth:`Engine.answer_once` remembers.
+ANSWER_CACHE = 1024
 #: How long a person's last recommendation is kept for their home view, in seconds (90 days).
 PROFILE_TTL = 90 * 24 * 60 * 60
 #: The ``channel`` of the per-person profile key; no platform has a channel of that name.
@@ -92,11 +95,18 @@ class Engine:
         self.ttl = ttl
         self.clock = clock
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._answered = functools.lru_cache(maxsize=ANSWER_CACHE)(self._answer_once)
 
     def answer_once(self, text: str) -> list[Reply]:
         """Answer one message with no session. A request to be walked through the questions
-        gets the one-shot ranking of what the text gives instead. Never raises."""
-        return [self.answerer.answer(self.matcher.understand(text))]
+        gets the one-shot ranking of what the text gives instead. Never raises.
+
+        Answers depend only on the text and the knowledge base, so the last
+        :data:`ANSWER_CACHE` are remembered."""
+        return list(self._answered(text))
+
+    def _answer_once(self, text: str) -> tuple[Reply, ...]:
+        return (self.answerer.answer(self.matcher.understand(text)),)
 
     def help(self) -> Reply:
         """Usage, with example questions as buttons."""

@@ -9,9 +9,10 @@ frameworks, and two close candidates give a did-you-mean instead of a guess.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -21,6 +22,8 @@ from bot.knowledge import KnowledgeBase
 
 #: Longest message, in characters, that is understood; longer ones get a polite refusal.
 MAX_MESSAGE_CHARS = 4000
+#: How many understood texts :meth:`Matcher.understand` remembers.
+UNDERSTOOD_CACHE = 2048
 #: fuzz.ratio score (0-100) at or above which a word is taken as a framework name.
 MATCH_CUTOFF = 85
 #: fuzz.ratio score at or above which a word is offered as "did you mean".
@@ -172,13 +175,24 @@ def stem(word: str) -> str:
     return word
 
 
-def has_phrase(tokens: list[str], phrase: str) -> bool:
+@functools.lru_cache(maxsize=4096)
+def _phrase_words(phrase: str) -> tuple[str, ...]:
+    return tuple(words(phrase))
+
+
+def has_phrase(tokens: Sequence[str], phrase: str) -> bool:
     """True when the words of ``phrase`` appear consecutively in ``tokens``."""
-    target = words(phrase)
+    target = _phrase_words(phrase)
     n = len(target)
     if n == 0:
         return False
-    return any(tokens[i : i + n] == target for i in range(len(tokens) - n + 1))
+    first = target[0]
+    if n == 1:
+        return first in tokens
+    return any(
+        tokens[i] == first and tuple(tokens[i : i + n]) == target
+        for i in range(len(tokens) - n + 1)
+    )
 
 
 T = TypeVar("T")
@@ -260,6 +274,7 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
+        self._understood = functools.lru_cache(maxsize=UNDERSTOOD_CACHE)(self._understand)
         self._exact: dict[str, str] = {}
         for fw in kb.frameworks.values():
             for name in (fw.name, fw.id, *fw.aliases):
@@ -373,7 +388,14 @@ class Matcher:
     # ------------------------------------------------------------------ intent
 
     def understand(self, raw: str) -> Understanding:
-        """Clean ``raw`` and work out its intent and entities. Never raises."""
+        """Clean ``raw`` and work out its intent and entities. Never raises.
+
+        Results are pure functions of ``raw`` and the knowledge base, so the last
+        :data:`UNDERSTOOD_CACHE` texts are remembered (a repeated question costs a lookup).
+        """
+        return self._understood(raw)
+
+    def _understand(self, raw: str) -> Understanding:
         text = clean(raw)
         if len(text) > MAX_MESSAGE_CHARS:
             return Understanding("help", (), text[:200], (), too_long=True)

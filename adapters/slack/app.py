@@ -20,15 +20,18 @@ with a short apology carrying that id, never the exception text.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import secrets
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -72,7 +75,43 @@ SLACK_USAGE = (
     "mention me with a question, or send me a direct message."
 )
 
+#: How many rendered slash-command answers are remembered.
+RENDERED_CACHE = 512
+
 Message = dict[str, Any]
+
+
+class DropRetriedEvents(AsyncMiddleware):
+    """Global bolt middleware: an ``event_callback`` whose ``event_id`` was seen before is
+    acked (200) and dropped, so Slack's retries (``X-Slack-Retry-Num``) yield one reply.
+
+    A subclass rather than a decorated function: bolt then skips its per-call argument
+    injection, which costs more than the check itself.
+    """
+
+    def __init__(self, dedupe: DedupeStore) -> None:
+        self.dedupe = dedupe
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse | None:
+        """See ``slack_bolt.middleware.async_middleware.AsyncMiddleware``."""
+        body = req.body
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            try:
+                first = await self.dedupe.first_time(f"slack:event:{event_id}")
+            except StoreUnavailable as exc:
+                _log.warning("dedupe store unavailable, handling event anyway: %s", exc)
+                first = True
+            if not first:
+                _log.info("dropped a redelivered event %s", event_id)
+                return BoltResponse(status=200, body="")
+        return await next()
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
@@ -122,6 +161,7 @@ class SlackAdapter:
         self.dedupe: DedupeStore = dedupe if dedupe is not None else MemoryDedupe()
         self.pacer = pacer if pacer is not None else ChannelPacer()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._rendered = functools.lru_cache(maxsize=RENDERED_CACHE)(self._one_shot)
         self.app = AsyncApp(
             client=client,
             signing_secret=signing_secret,
@@ -129,7 +169,7 @@ class SlackAdapter:
             request_verification_enabled=bool(signing_secret),
             logger=logging.getLogger("slack_bolt"),
         )
-        self.app.middleware(self._drop_retried_events)
+        self.app.use(DropRetriedEvents(self.dedupe))
         self.app.command(COMMAND)(self._on_command)
         self.app.event("app_mention")(self._on_mention)
         self.app.event("message")(self._on_message)
@@ -138,20 +178,6 @@ class SlackAdapter:
         self.app.error(self._on_error)
 
     # ---- listeners (fast: they ack and hand slow work to a task) -------------------------
-
-    async def _drop_retried_events(self, body: Payload, next: Any) -> BoltResponse | None:
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
-            try:
-                first = await self.dedupe.first_time(f"slack:event:{event_id}")
-            except StoreUnavailable as exc:
-                _log.warning("dedupe store unavailable, handling event anyway: %s", exc)
-                first = True
-            if not first:
-                _log.info("dropped a redelivered event %s", event_id)
-                return BoltResponse(status=200, body="")
-        await next()
-        return None
 
     async def _on_command(self, ack: Any, body: Payload) -> None:
         dest = Destination(
@@ -167,7 +193,7 @@ class SlackAdapter:
                 team = str(body.get("team_id", ""))
                 self._spawn(self._start_channel_flow(team, dest, text), dest)
                 return
-            messages = self._one_shot(text)
+            messages = self._rendered(text)
         except Exception:
             await ack(response_type="ephemeral", **self._failed("slash command"))
             return
@@ -323,17 +349,19 @@ class SlackAdapter:
         core = self.engine.help()
         return replace(core, paragraphs=(SLACK_USAGE, *core.paragraphs))
 
-    def _one_shot(self, text: str) -> list[Message]:
+    def _one_shot(self, text: str) -> tuple[Message, ...]:
+        """The rendered ephemeral answer to ``/pyframework text``; remembered for the last
+        :data:`RENDERED_CACHE` texts (answers depend only on the text and the knowledge)."""
         first, rest = parse.command_words(text)
         if first in ("", "help") and not rest:
-            return render(self.usage())
+            return tuple(render(self.usage()))
         replies = self.engine.answer_once(text)
         share = f"{SHARE_ASK}{text}"
         extra = [(SHARE_LABEL, share)] if len(share) <= BUTTON_VALUE_MAX else []
         out: list[Message] = []
         for i, reply in enumerate(replies):
             out += render(reply, extra_buttons=extra if i == 0 else ())
-        return out
+        return tuple(out)
 
     async def _deliver(
         self,
