@@ -114,6 +114,12 @@ class DropRetriedEvents(AsyncMiddleware):
         return await next()
 
 
+def _quiet_token_warning(record: logging.LogRecord) -> bool:
+    """Drop bolt's "`token` will be unused" warning: bolt reads SLACK_BOT_TOKEN from the
+    environment itself even though we hand it a client built from that same token."""
+    return "`token` will be unused" not in record.getMessage()
+
+
 def retry_handlers() -> list[AsyncRetryHandler]:
     """slack-sdk's retry handlers for connection errors and HTTP 429 (honours Retry-After).
     The rate-limit handler is not on by default."""
@@ -162,12 +168,14 @@ class SlackAdapter:
         self.pacer = pacer if pacer is not None else ChannelPacer()
         self._tasks: set[asyncio.Task[None]] = set()
         self._rendered = functools.lru_cache(maxsize=RENDERED_CACHE)(self._one_shot)
+        bolt_log = logging.getLogger("slack_bolt")
+        bolt_log.addFilter(_quiet_token_warning)
         self.app = AsyncApp(
             client=client,
             signing_secret=signing_secret,
             process_before_response=True,
             request_verification_enabled=bool(signing_secret),
-            logger=logging.getLogger("slack_bolt"),
+            logger=bolt_log,
         )
         self.app.use(DropRetriedEvents(self.dedupe))
         self.app.command(COMMAND)(self._on_command)
@@ -191,7 +199,10 @@ class SlackAdapter:
             if self.engine.wants_flow(text):
                 await ack()
                 team = str(body.get("team_id", ""))
-                self._spawn(self._start_channel_flow(team, dest, text), dest)
+                if dest.channel.startswith("D"):  # in a DM the DM is the conversation
+                    self._spawn(self._start_dm_flow(team, dest.user, text), dest)
+                else:
+                    self._spawn(self._start_channel_flow(team, dest, text), dest)
                 return
             messages = self._rendered(text)
         except Exception:

@@ -176,6 +176,15 @@ async def test_back_button_goes_back_in_place(slack: Harness) -> None:
     assert again.method == "chat.update" and header(again.params) == header(first.params)
 
 
+async def test_recommend_in_a_dm_runs_in_the_dm_and_typed_answers_continue(slack: Harness) -> None:
+    dm = "D" + USER[1:]
+    await slack.command("recommend", channel=dm)
+    question = slack.posted()[-1]
+    assert question.params["_channel"] == dm and "thread_ts" not in question.params
+    await slack.event(message("1", channel=dm, channel_type="im"))
+    assert header(slack.posted()[-1].params) != header(question.params)
+
+
 async def test_not_in_channel_offers_a_dm_and_the_dm_runs_the_flow(slack: Harness) -> None:
     slack.fake.failures["chat.postMessage"] = [(200, {}, {"ok": False, "error": "not_in_channel"})]
     await slack.command("recommend for a blog")
