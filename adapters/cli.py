@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
         "slack",
         help="run the Slack app (Socket Mode with SLACK_APP_TOKEN, else HTTP mode)",
     )
+    sub.add_parser("discord", help="run the Discord bot (needs DISCORD_TOKEN)")
     check = sub.add_parser("check-knowledge", help="validate a knowledge directory")
     check.add_argument("directory", nargs="?", help="default: the shipped knowledge/")
     return p
@@ -57,7 +58,7 @@ def main(
     """Run the CLI and return its exit code (the console script exits with it)."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     args = _parser().parse_args(argv)
-    serving = args.command == "slack" or (args.command is None and _slack_configured())
+    serving = args.command in ("slack", "discord") or (args.command is None and _slack_configured())
     logging.basicConfig(
         level=logging.INFO if serving else logging.WARNING,
         stream=err,
@@ -72,6 +73,8 @@ def main(
         kb = load(settings.knowledge_dir, cache_dir=settings.cache_dir)
         if args.command == "ask":
             return _ask(kb, " ".join(args.text), as_json=args.json, out=out)
+        if args.command == "discord":
+            return _discord(kb, settings)
         if serving:
             return _slack(kb, settings)
         if args.command is None:
@@ -106,6 +109,21 @@ def _note_platform_tokens(settings: Settings, err: TextIO) -> None:
             "starting the console.",
             file=err,
         )
+
+
+def _discord(kb: object, settings: Settings) -> int:
+    import asyncio
+
+    from adapters.discord.runner import check, run
+    from bot.engine import Engine
+    from bot.knowledge import KnowledgeBase
+    from bot.sessions import open_store
+
+    assert isinstance(kb, KnowledgeBase)
+    check(settings)
+    store = open_store(settings.store, settings.resolved_db_path())
+    asyncio.run(run(settings, Engine(kb, store, ttl=settings.session_ttl)))
+    return EXIT_OK
 
 
 def _slack(kb: object, settings: Settings) -> int:

@@ -80,6 +80,12 @@ class Settings:
             always ends with "/" when set.
         http_host, http_port: where HTTP mode listens (``ADVISOR_HTTP_HOST``,
             ``ADVISOR_HTTP_PORT``).
+        discord_guild_id: sync app commands to this guild only (``DISCORD_GUILD_ID``), or None
+            for global commands.
+        discord_message_content: read free-text answers in flow threads; needs the privileged
+            intent (``ADVISOR_DISCORD_MESSAGE_CONTENT=1``).
+        discord_api_base, discord_gateway: overrides of Discord's REST base and gateway URL
+            (``ADVISOR_DISCORD_API_BASE``, ``ADVISOR_DISCORD_GATEWAY``), "" for the real ones.
     """
 
     knowledge_dir: Path = DEFAULT_KNOWLEDGE_DIR
@@ -94,6 +100,10 @@ class Settings:
     slack_api_url: str = ""
     http_host: str = DEFAULT_HTTP_HOST
     http_port: int = DEFAULT_HTTP_PORT
+    discord_guild_id: int | None = None
+    discord_message_content: bool = False
+    discord_api_base: str = ""
+    discord_gateway: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -129,6 +139,22 @@ class Settings:
             raise ConfigError(f"SLACK_API_URL: expected an http(s) URL, got {api_url!r}")
         if api_url and not api_url.endswith("/"):
             api_url += "/"
+        guild = env.get("DISCORD_GUILD_ID", "").strip()
+        if guild and not guild.isdigit():
+            raise ConfigError(f"DISCORD_GUILD_ID: expected a numeric guild id, got {guild!r}")
+        flag = env.get("ADVISOR_DISCORD_MESSAGE_CONTENT", "").strip().lower()
+        if flag not in ("", "0", "1", "true", "false", "yes", "no"):
+            raise ConfigError(f"ADVISOR_DISCORD_MESSAGE_CONTENT: expected 1 or 0, got {flag!r}")
+        discord_urls = {
+            name: env.get(name, "").strip()
+            for name in ("ADVISOR_DISCORD_API_BASE", "ADVISOR_DISCORD_GATEWAY")
+        }
+        for name, url in discord_urls.items():
+            schemes = ("ws://", "wss://") if name.endswith("GATEWAY") else ("http://", "https://")
+            if url and not url.startswith(schemes):
+                raise ConfigError(
+                    f"{name}: expected a {schemes[0]} or {schemes[1]} URL, got {url!r}"
+                )
         knowledge = env.get("ADVISOR_KNOWLEDGE_DIR", "").strip()
         db = env.get("ADVISOR_DB", "").strip()
         cache = env.get("ADVISOR_CACHE_DIR", "").strip()
@@ -147,6 +173,10 @@ class Settings:
             slack_api_url=api_url,
             http_host=env.get("ADVISOR_HTTP_HOST", "").strip() or DEFAULT_HTTP_HOST,
             http_port=_port(env, "ADVISOR_HTTP_PORT", DEFAULT_HTTP_PORT),
+            discord_guild_id=int(guild) if guild else None,
+            discord_message_content=flag in ("1", "true", "yes"),
+            discord_api_base=discord_urls["ADVISOR_DISCORD_API_BASE"].rstrip("/"),
+            discord_gateway=discord_urls["ADVISOR_DISCORD_GATEWAY"],
         )
 
     def resolved_db_path(self) -> Path:
