@@ -1,7 +1,8 @@
 """The ``advisor`` command and composition root.
 
-Subcommands: ``ask [--json] TEXT``, ``chat``, ``slack``, ``check-knowledge [DIR]``. With no
-subcommand it runs Slack when ``SLACK_BOT_TOKEN`` is set, else the console chat. Platform
+Subcommands: ``ask [--json] TEXT``, ``chat``, ``slack``, ``discord``, ``check-knowledge [DIR]``.
+With no subcommand it runs Slack when ``SLACK_BOT_TOKEN`` is set, else Discord when
+``DISCORD_TOKEN`` is, else the console chat. Platform
 adapters are imported lazily, so the console path never imports slack_bolt, discord or aiohttp.
 
 Exit codes: 0 OK, 2 bad knowledge or configuration (the message says what and where),
@@ -58,7 +59,10 @@ def main(
     """Run the CLI and return its exit code (the console script exits with it)."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     args = _parser().parse_args(argv)
-    serving = args.command in ("slack", "discord") or (args.command is None and _slack_configured())
+    platform = args.command if args.command in ("slack", "discord") else None
+    if args.command is None:
+        platform = _configured_platform(err)
+    serving = platform is not None
     logging.basicConfig(
         level=logging.INFO if serving else logging.WARNING,
         stream=err,
@@ -73,12 +77,10 @@ def main(
         kb = load(settings.knowledge_dir, cache_dir=settings.cache_dir)
         if args.command == "ask":
             return _ask(kb, " ".join(args.text), as_json=args.json, out=out)
-        if args.command == "discord":
+        if platform == "discord":
             return _discord(kb, settings)
-        if serving:
+        if platform == "slack":
             return _slack(kb, settings)
-        if args.command is None:
-            _note_platform_tokens(settings, err)
         from adapters.console import run_chat
 
         return run_chat(kb, settings, stdin or sys.stdin, out)
@@ -95,20 +97,20 @@ def main(
         return EXIT_ERROR
 
 
-def _slack_configured() -> bool:
+def _configured_platform(err: TextIO) -> str | None:
+    """The adapter bare ``advisor`` runs: Slack when ``SLACK_BOT_TOKEN`` is set, else Discord
+    when ``DISCORD_TOKEN`` is, else None (the console)."""
     import os
 
-    return bool(os.environ.get("SLACK_BOT_TOKEN", "").strip())
-
-
-def _note_platform_tokens(settings: Settings, err: TextIO) -> None:
-    """Say so when a Discord token is set: that adapter is not part of this release yet."""
-    if settings.discord_token:
+    slack = bool(os.environ.get("SLACK_BOT_TOKEN", "").strip())
+    discord = bool(os.environ.get("DISCORD_TOKEN", "").strip())
+    if slack and discord:
         print(
-            "advisor: DISCORD_TOKEN set, but the Discord adapter is not in this release yet; "
-            "starting the console.",
+            "advisor: SLACK_BOT_TOKEN and DISCORD_TOKEN are both set; starting Slack. Run "
+            "`advisor discord` in a second process for Discord.",
             file=err,
         )
+    return "slack" if slack else "discord" if discord else None
 
 
 def _discord(kb: object, settings: Settings) -> int:

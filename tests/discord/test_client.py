@@ -307,3 +307,21 @@ def test_missing_token_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> Non
     err = io.StringIO()
     assert main(["discord"], stdout=io.StringIO(), stderr=err) == 2
     assert "DISCORD_TOKEN" in err.getvalue()
+
+
+def test_bare_advisor_runs_discord_when_only_its_token_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import adapters.cli as cli
+
+    ran: list[str] = []
+    monkeypatch.setattr(cli, "_discord", lambda kb, settings: ran.append("discord") or 0)
+    monkeypatch.setattr(cli, "_slack", lambda kb, settings: ran.append("slack") or 0)
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", "off")
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("DISCORD_TOKEN", "discord-secret")
+    assert main([], stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    err = io.StringIO()
+    assert main([], stdout=io.StringIO(), stderr=err) == 0
+    assert ran == ["discord", "slack"] and "both set" in err.getvalue()
