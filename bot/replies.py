@@ -8,7 +8,8 @@ Slack renders Block Kit and Discord renders embeds from the same value, and both
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 INTENTS = ("compare", "about", "recommend", "list", "help", "unknown")
 
@@ -117,3 +118,18 @@ def render_text(reply: Reply, *, numbered_choices: bool = True) -> str:
     if reply.sources:
         parts.append("Sources:\n" + "\n".join(f"  [{s.id}] {s.label()}" for s in reply.sources))
     return "\n\n".join(p for p in parts if p)
+
+
+def fold_notices(replies: Sequence[Reply]) -> list[Reply]:
+    """Fold each button-less notice into the reply after it, so a lead-in such as "From what
+    you said: …" travels with its question as one message (which can then be updated in
+    place)."""
+    out: list[Reply] = []
+    pending: list[str] = []
+    for i, reply in enumerate(replies):
+        if reply.kind == "notice" and not reply.choices and i + 1 < len(replies):
+            pending += [t for t in (reply.title, *reply.paragraphs, *reply.notices) if t]
+            continue
+        out.append(replace(reply, notices=(*pending, *reply.notices)) if pending else reply)
+        pending = []
+    return out

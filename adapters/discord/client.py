@@ -40,7 +40,7 @@ from adapters.discord.render import (
     render,
 )
 from bot.engine import Engine, Incoming
-from bot.replies import Reply
+from bot.replies import Reply, fold_notices
 from bot.sessions import ConversationKey
 
 _log = logging.getLogger(__name__)
@@ -295,7 +295,7 @@ class DiscordAdvisor:
     def outgoing(self, replies: Sequence[Reply], *, share: bool = True) -> list[Outgoing]:
         """Render replies; answers and recommendations get a Share button when ``share``."""
         outs: list[Outgoing] = []
-        for reply in replies:
+        for reply in fold_notices(replies):
             extra = (
                 [Button(SHARE_LABEL, SHARE)]
                 if share and reply.kind in ("answer", "recommendation")

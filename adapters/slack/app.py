@@ -56,7 +56,7 @@ from adapters.slack.render import (
 from bot.dedupe import DedupeStore, MemoryDedupe
 from bot.engine import Engine, Incoming
 from bot.errors import StoreUnavailable
-from bot.replies import Reply
+from bot.replies import Reply, fold_notices
 from bot.sessions import ConversationKey
 
 _log = logging.getLogger(__name__)
@@ -470,21 +470,6 @@ class SlackAdapter:
         """Wait up to ``timeout`` seconds for work started after acks to finish."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
-
-
-def fold_notices(replies: Sequence[Reply]) -> list[Reply]:
-    """Fold each button-less notice into the reply after it, so a lead-in such as "From what
-    you said: …" travels with its question as one message (which can then be updated in
-    place)."""
-    out: list[Reply] = []
-    pending: list[str] = []
-    for i, reply in enumerate(replies):
-        if reply.kind == "notice" and not reply.choices and i + 1 < len(replies):
-            pending += [t for t in (reply.title, *reply.paragraphs, *reply.notices) if t]
-            continue
-        out.append(replace(reply, notices=(*pending, *reply.notices)) if pending else reply)
-        pending = []
-    return out
 
 
 def _mrkdwn(text: str) -> list[dict[str, Any]]:

@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 
 from adapters.slack import parse
-from adapters.slack.app import fold_notices
 from adapters.slack.render import owner_block_id
-from bot.replies import Choice, Reply
+from bot.replies import Choice, Reply, fold_notices
 from tests.slack.fake_slack import BOT_USER
 from tests.slack.harness import mention, message
 
