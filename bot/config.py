@@ -46,7 +46,7 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     text = env.get(name, "").strip()
     if not text:
         return default
-    if not text.isdigit() or not 0 <= int(text) <= 65535:
+    if not text.isdecimal() or not 0 <= int(text) <= 65535:
         raise ConfigError(f"{name}: expected a port number from 0 to 65535, got {text!r}")
     return int(text)
 
@@ -140,7 +140,7 @@ class Settings:
         if api_url and not api_url.endswith("/"):
             api_url += "/"
         guild = env.get("DISCORD_GUILD_ID", "").strip()
-        if guild and not guild.isdigit():
+        if guild and not guild.isdecimal():
             raise ConfigError(f"DISCORD_GUILD_ID: expected a numeric guild id, got {guild!r}")
         flag = env.get("ADVISOR_DISCORD_MESSAGE_CONTENT", "").strip().lower()
         if flag not in ("", "0", "1", "true", "false", "yes", "no"):

@@ -209,7 +209,7 @@ def step(ctx: Context, state: FlowState, turn: Turn) -> tuple[FlowState, list[Re
 
 def _numbered(state: FlowState, text: str) -> str:
     t = text.strip().rstrip(".)")
-    if t.isdigit() and 1 <= int(t) <= len(state.choices):
+    if t.isdecimal() and 1 <= int(t) <= len(state.choices):
         return state.choices[int(t) - 1]
     return ""
 

@@ -214,7 +214,7 @@ class Engine:
             return [_store_down()]
         text = incoming.action[4:] if incoming.action else incoming.text
         u = self.matcher.understand(text)
-        if u.flow or text.strip().isdigit():
+        if u.flow or text.strip().isdecimal():
             return [_store_down()]
         return [self.answerer.answer(u)]
 

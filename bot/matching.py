@@ -343,7 +343,7 @@ class Matcher:
     def _fuzzable(self, token: str) -> bool:
         return (
             len(token) >= 4
-            and not token.isdigit()
+            and not token.isdecimal()
             and token not in self._vocabulary
             and stem(token) not in self._vocabulary
         )

@@ -118,3 +118,11 @@ async def test_buttons_carry_answers(kb: KnowledgeBase) -> None:
     assert kb.question("size").prompt in replies[-1].title
     replies = await engine.handle(Incoming(key=key, action="answer:bogus:x"))
     assert kb.question("size").prompt in replies[-1].title
+
+
+@pytest.mark.parametrize("text", ["²", "³.", "①", "٣"])
+async def test_digit_like_characters_never_crash_a_flow(engine: Engine, text: str) -> None:
+    key = ConversationKey(platform="test", user=f"digits-{text}")
+    await engine.handle(Incoming(key=key, text="help me pick"))
+    replies = await engine.handle(Incoming(key=key, text=text))
+    assert replies, "a reply, not an exception"

@@ -325,3 +325,17 @@ def test_bare_advisor_runs_discord_when_only_its_token_is_set(
     err = io.StringIO()
     assert main([], stdout=io.StringIO(), stderr=err) == 0
     assert ran == ["discord", "slack"] and "both set" in err.getvalue()
+
+
+def test_readme_invite_url_asks_for_exactly_the_needed_permissions() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    needed = discord.Permissions(
+        view_channel=True,
+        send_messages=True,
+        send_messages_in_threads=True,
+        create_public_threads=True,
+        embed_links=True,
+        read_message_history=True,
+    )
+    found = re.search(r"scope=bot\+applications\.commands&permissions=(\d+)", readme)
+    assert found and int(found.group(1)) == needed.value
