@@ -52,7 +52,13 @@ SHARE_LABEL = "Share to channel"
 IN_PLACE = ("answer:", "change:", "cmd:skip", "cmd:back")
 #: ``custom_id`` of every advisor button: the owner's user id ("-" for anyone) and the action.
 CUSTOM_ID = re.compile(r"pf:(?P<owner>[0-9]+|-):(?P<value>.+)")
-CATEGORIES = ("micro", "full-stack", "async", "library")
+#: The ``list`` command's categories and the question each one asks the core.
+CATEGORIES = {
+    "micro": "list micro frameworks",
+    "full-stack": "list full-stack frameworks",
+    "async": "list async frameworks",
+    "library": "list networking libraries",
+}
 DISCORD_USAGE = (
     "On Discord: `/pyframework compare`, `/pyframework about`, `/pyframework ask`, "
     "`/pyframework list`, `/pyframework recommend` (a few questions in a thread), or mention "
@@ -185,6 +191,12 @@ class DiscordAdvisor:
             replies = [self.usage()]
         else:
             replies = self.engine.answer_once(text)
+        await self.send(interaction, replies, owner=interaction.user.id, ephemeral=True)
+
+    async def list_frameworks(self, interaction: discord.Interaction[Any], category: str) -> None:
+        """One category (see :data:`CATEGORIES`), or every category when ``category`` is ""."""
+        chosen = [category] if category in CATEGORIES else list(CATEGORIES)
+        replies = [r for c in chosen for r in self.engine.answer_once(CATEGORIES[c])]
         await self.send(interaction, replies, owner=interaction.user.id, ephemeral=True)
 
     async def recommend(self, interaction: discord.Interaction[Any], description: str) -> None:
@@ -413,8 +425,7 @@ def command_group(advisor: DiscordAdvisor) -> app_commands.Group:
     @group.command(name="list", description="List frameworks, optionally of one category")
     @app_commands.autocomplete(category=categories)
     async def list_(interaction: discord.Interaction[Any], category: str | None = None) -> None:
-        text = f"list {category} frameworks" if category else "list micro and full-stack frameworks"
-        await advisor.guarded(interaction, advisor.answer(interaction, text))
+        await advisor.guarded(interaction, advisor.list_frameworks(interaction, category or ""))
 
     @group.command(name="help", description="How to use the advisor")
     async def help_(interaction: discord.Interaction[Any]) -> None:

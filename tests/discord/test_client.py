@@ -339,3 +339,30 @@ def test_readme_invite_url_asks_for_exactly_the_needed_permissions() -> None:
     )
     found = re.search(r"scope=bot\+applications\.commands&permissions=(\d+)", readme)
     assert found and int(found.group(1)) == needed.value
+
+
+async def test_list_one_category_or_all(advisor: DiscordAdvisor) -> None:
+    interaction = make_interaction(advisor)
+    await command(advisor, "list").callback(interaction, category="micro")
+    assert sent(interaction)["embeds"][0].title == "Python microframeworks"
+    interaction = make_interaction(advisor)
+    await command(advisor, "list").callback(interaction, category=None)
+    titles = [sent(interaction)["embeds"][0].title] + [
+        c.kwargs["embeds"][0].title for c in interaction.followup.send.await_args_list
+    ]
+    assert len(titles) == 4 and "Python async networking libraries" in titles
+
+
+async def test_free_text_in_a_flow_thread_needs_the_intent(kb: KnowledgeBase) -> None:
+    me = SimpleNamespace(id=42)
+    for intent in (False, True):
+        advisor = DiscordAdvisor(Engine(kb, MemoryStore()), message_content=intent)
+        thread = MagicMock(spec=discord.Thread)
+        thread.id = 9999
+        start = make_message("<@42> help me pick", mentions=[me])
+        start.channel = thread
+        await advisor.on_message(start, me)  # type: ignore[arg-type]
+        answer = make_message("1", mentions=[])
+        answer.channel = thread
+        await advisor.on_message(answer, me)  # type: ignore[arg-type]
+        assert answer.reply.await_count == (1 if intent else 0)
