@@ -267,3 +267,27 @@ async def test_an_exception_gives_an_apology_with_an_incident_id(
         assert call.body["data"]["flags"] & 64
     finally:
         await disconnect(client, task)
+
+
+async def test_the_override_variables_point_discord_py_at_the_fake(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from adapters.discord.runner import build_client
+    from bot.config import Settings
+
+    monkeypatch.setattr(Route, "BASE", Route.BASE)
+    monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", DiscordWebSocket.DEFAULT_GATEWAY)
+    settings = Settings.from_env(
+        {
+            "DISCORD_TOKEN": "t",
+            "ADVISOR_DISCORD_API_BASE": "http://127.0.0.1:9/api/v10/",
+            "ADVISOR_DISCORD_GATEWAY": "ws://127.0.0.1:9/gw",
+            "DISCORD_GUILD_ID": "77",
+            "ADVISOR_CACHE_DIR": str(tmp_path),
+        }
+    )
+    client = build_client(settings, Engine(kb, MemoryStore()))
+    assert Route.BASE == "http://127.0.0.1:9/api/v10"
+    assert str(DiscordWebSocket.DEFAULT_GATEWAY) == "ws://127.0.0.1:9/gw"
+    assert client.guild_id == 77 and client.sync_stamp == tmp_path / "discord-commands.sha256"
+    await client.close()
