@@ -24,29 +24,14 @@ from bot.config import DEFAULT_KNOWLEDGE_DIR
 from bot.engine import Engine
 from bot.knowledge import load
 from tests.discord.fake_discord import GUILD_ID, FakeDiscord
+from tests.discord.test_gateway import compare_command
 
 SAMPLES = 2000
 PAIRS = [("flask", "pyramid"), ("django", "fastapi"), ("sanic", "tornado"), ("bottle", "falcon")]
 
 
 def command(i: int) -> dict[str, Any]:
-    first, second = PAIRS[i % len(PAIRS)]
-    return {
-        "id": "7001",
-        "name": "pyframework",
-        "type": 1,
-        "guild_id": GUILD_ID,
-        "options": [
-            {
-                "name": "compare",
-                "type": 1,
-                "options": [
-                    {"name": "first", "type": 3, "value": first},
-                    {"name": "second", "type": 3, "value": second},
-                ],
-            }
-        ],
-    }
+    return compare_command(*PAIRS[i % len(PAIRS)])
 
 
 async def main() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from discord.utils import escape_mentions
 
+from adapters.text import chunks, truncate
 from bot.replies import Reply, render_table
 
 #: Characters in an embed title.
@@ -68,33 +69,6 @@ class Outgoing:
     content: str = ""
     embeds: list[Embed] = field(default_factory=list)
     buttons: list[Button] = field(default_factory=list)
-
-
-def truncate(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, ending with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def chunks(text: str, limit: int) -> list[str]:
-    """Split ``text`` into pieces of at most ``limit`` characters, at line breaks if possible."""
-    out: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                out.append(current)
-                current = ""
-            out.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            out.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        out.append(current)
-    return [c for c in out if c.strip()] or [""]
 
 
 def safe(text: str) -> str:

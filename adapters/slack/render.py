@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from adapters.text import chunks, truncate
 from bot.replies import Reply, render_table, render_text
 
 #: Characters in one section block's text.
@@ -47,33 +48,6 @@ Block = dict[str, Any]
 def escape(text: str) -> str:
     """Escape Slack's control characters: ``&`` ``<`` ``>`` become ``&amp;`` ``&lt;`` ``&gt;``."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def truncate(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, ending with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def chunks(text: str, limit: int) -> list[str]:
-    """Split ``text`` into pieces of at most ``limit`` characters, at line breaks where possible."""
-    out: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                out.append(current)
-                current = ""
-            out.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            out.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        out.append(current)
-    return out or [""]
 
 
 def _section(text: str) -> list[Block]:

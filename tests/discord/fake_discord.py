@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.loopback import serve_app
+
 BOT_ID, APP_ID, GUILD_ID, CHANNEL_ID, USER_ID = "42", "4242", "77", "555", "1001"
 ALL_PERMISSIONS = str((1 << 50) - 1)
 NOW = "2026-11-21T10:00:00.000000+00:00"
@@ -104,11 +106,7 @@ class FakeDiscord:
         app = web.Application()
         app.router.add_get("/gateway-ws", self._gateway)
         app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_app(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -18,6 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.app import SlackAdapter
 from adapters.slack.runner import EVENTS_PATH, events_app
+from tests.loopback import serve_app
 from tests.slack.fake_slack import APP_ID, BOT_ID, BOT_USER, TEAM, Call, FakeSlack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -251,9 +252,5 @@ class Harness:
 
 async def serve(adapter: SlackAdapter) -> tuple[web.AppRunner, str]:
     """Serve ``adapter`` over HTTP on a free loopback port; returns (runner, events URL)."""
-    runner = web.AppRunner(events_app(adapter), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await serve_app(events_app(adapter))
     return runner, f"http://127.0.0.1:{port}{EVENTS_PATH}"

@@ -1,0 +1,16 @@
+"""Serve an aiohttp application on a free port of 127.0.0.1 for a test or benchmark."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+async def serve_app(app: web.Application) -> tuple[web.AppRunner, int]:
+    """Start ``app`` on 127.0.0.1 at a free port; returns (runner to clean up, port)."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server = site._server
+    assert server is not None
+    return runner, int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
