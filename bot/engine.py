@@ -16,13 +16,15 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot import logs
 from bot.answers import Answerer
 from bot.conversation import Context, FlowState, Turn, step
 from bot.errors import StoreUnavailable
 from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher
+from bot.metrics import Metrics
 from bot.replies import Reply
-from bot.sessions import ConversationKey, MemoryStore, SessionStore
+from bot.sessions import PROFILE_CHANNEL, ConversationKey, MemoryStore, SessionStore
 
 __all__ = ["ConversationKey", "Engine", "Incoming", "LastRecommendation"]
 
@@ -35,8 +37,9 @@ STORE_DOWN_TEXT = "I can't reach my memory right now, try again in a minute."
 ANSWER_CACHE = 1024
 #: How long a person's last recommendation is kept for their home view, in seconds (90 days).
 PROFILE_TTL = 90 * 24 * 60 * 60
-#: The ``channel`` of the per-person profile key; no platform has a channel of that name.
-PROFILE_CHANNEL = "*profile*"
+#: How many times a turn is re-run when another replica wrote the session first.
+WRITE_ATTEMPTS = 5
+BUSY_TEXT = "Several answers arrived at once and I couldn't keep up; please send that again."
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +80,7 @@ class Engine:
         store: where sessions live (default: a new :class:`MemoryStore`).
         ttl: seconds a conversation lives after its last turn.
         clock: returns seconds since the epoch (tests pass a fake).
+        metrics: where turns are counted (default: a new :class:`~bot.metrics.Metrics`).
     """
 
     def __init__(
@@ -86,6 +90,7 @@ class Engine:
         *,
         ttl: float = DEFAULT_TTL,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.kb = kb
         self.matcher = Matcher(kb)
@@ -94,16 +99,22 @@ class Engine:
         self.store: SessionStore = store if store is not None else MemoryStore()
         self.ttl = ttl
         self.clock = clock
+        self.metrics = metrics if metrics is not None else Metrics()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._answered = functools.lru_cache(maxsize=ANSWER_CACHE)(self._answer_once)
 
-    def answer_once(self, text: str) -> list[Reply]:
+    def answer_once(self, text: str, *, platform: str = "") -> list[Reply]:
         """Answer one message with no session. A request to be walked through the questions
         gets the one-shot ranking of what the text gives instead. Never raises.
 
         Answers depend only on the text and the knowledge base, so the last
-        :data:`ANSWER_CACHE` are remembered."""
-        return list(self._answered(text))
+        :data:`ANSWER_CACHE` are remembered. With ``platform``, the message is counted in
+        :attr:`metrics` (adapters leave it "" for re-renders such as a share)."""
+        started = time.perf_counter()
+        replies = list(self._answered(text))
+        if platform:
+            self.metrics.message(platform, replies[0].intent, time.perf_counter() - started)
+        return replies
 
     def _answer_once(self, text: str) -> tuple[Reply, ...]:
         return (self.answerer.answer(self.matcher.understand(text)),)
@@ -121,29 +132,40 @@ class Engine:
         """Answer one message or button press. Never raises; returns at least one reply.
 
         When the store is down, one-shot questions are still answered; anything that needs
-        the conversation gets :data:`STORE_DOWN_TEXT`.
+        the conversation gets :data:`STORE_DOWN_TEXT`. When another replica writes the same
+        session between our read and our write, the turn is re-run on the fresh state (at
+        most :data:`WRITE_ATTEMPTS` times), so no answer is lost.
         """
+        started = time.perf_counter()
+        logs.bind(platform=incoming.key.platform)
         key = incoming.key.as_string()
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         async with lock:
-            return await self._handle(key, incoming)
+            replies = await self._handle(key, incoming)
+        intent = next((r.intent for r in replies if r.kind != "notice"), replies[0].intent)
+        logs.bind(intent=intent)
+        self.metrics.message(incoming.key.platform, intent, time.perf_counter() - started)
+        return replies
 
     async def _handle(self, key: str, incoming: Incoming) -> list[Reply]:
         now = self.clock()
         turn = Turn(text=incoming.text, action=incoming.action, now=now)
-        try:
-            record = await self.store.get(key, now)
-        except StoreUnavailable as exc:
-            _log.warning("session store unavailable on read: %s", exc)
-            return self._without_store(incoming)
-        state = FlowState()
-        notices: list[Reply] = []
-        if record is not None:
-            state = FlowState.from_dict(record.data)
-            if record.expired:
-                if state.status != "idle":
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                record = await self.store.get(key, now)
+            except StoreUnavailable as exc:
+                _log.warning("session store unavailable on read: %s", exc)
+                self.metrics.error("store_unavailable")
+                return self._without_store(incoming)
+            stored = FlowState()
+            notices: list[Reply] = []
+            if record is not None:
+                stored = FlowState.from_dict(record.data)
+            state = stored
+            if record is not None and record.expired:
+                if stored.status != "idle":
                     notices.append(
                         Reply(
                             intent="recommend",
@@ -153,16 +175,49 @@ class Engine:
                         )
                     )
                 state = FlowState()
-        new_state, replies = step(self.context, state, turn)
-        if new_state != state or record is None or record.expired:
-            try:
-                await self.store.put(key, new_state.to_dict(), now, self.ttl)
-            except StoreUnavailable as exc:
-                _log.warning("session store unavailable on write: %s", exc)
-                if new_state.status != "idle" or state.status != "idle":
-                    return [_store_down()]
-        await self._remember(incoming.key, replies, now)
-        return notices + replies or [self.answerer.help()]
+            new_state, replies = step(self.context, state, turn)
+            if new_state != state or record is None or record.expired:
+                try:
+                    written = await self.store.put(
+                        key,
+                        new_state.to_dict(),
+                        now,
+                        self.ttl,
+                        expect=record.version if record is not None else 0,
+                    )
+                except StoreUnavailable as exc:
+                    _log.warning("session store unavailable on write: %s", exc)
+                    self.metrics.error("store_unavailable")
+                    if new_state.status != "idle" or state.status != "idle":
+                        return [_store_down()]
+                    written = True
+                if not written:
+                    _log.info("session written by another replica meanwhile; re-running turn")
+                    self.metrics.error("write_conflict")
+                    continue
+            self._count_flow(stored, new_state, expired=bool(record and record.expired))
+            await self._remember(incoming.key, replies, now)
+            return notices + replies or [self.answerer.help()]
+        return [
+            Reply(intent="help", kind="error", title="Busy", paragraphs=(BUSY_TEXT,)),
+        ]
+
+    def _count_flow(self, old: FlowState, new: FlowState, *, expired: bool) -> None:
+        """Funnel metrics for one committed turn from ``old`` (as stored) to ``new``."""
+        m = self.metrics
+        restarted = new.status == "asking" and new.started != old.started
+        if old.status == "asking" and (expired or restarted or new.status == "idle"):
+            m.flow_event("abandoned", old.pending)
+        if restarted:
+            m.flow_event("started")
+        base = {} if expired or restarted else old.answers
+        for question, option in new.answers.items():
+            if base.get(question) != option:
+                m.flow_event("answered", question)
+        for question in set(new.skipped) - set(() if expired or restarted else old.skipped):
+            m.flow_event("skipped", question)
+        if new.status == "done" and (old.status != "done" or expired):
+            m.flow_event("recommended")
 
     async def _remember(self, key: ConversationKey, replies: list[Reply], now: float) -> None:
         done = [r for r in replies if r.kind == "recommendation"]

@@ -7,6 +7,11 @@ conversation expired" instead of silently starting over; after the grace it is d
 - :class:`MemoryStore`: a dict; for tests and throwaway runs.
 - :class:`SQLiteStore`: the default; one file, WAL mode, every call run on one worker thread so
   the event loop never blocks on disk. Committed turns survive ``kill -9``.
+- :class:`bot.redis_backend.RedisStore`: shared by several replicas (``ADVISOR_REDIS_URL``).
+
+Every record carries a ``version`` that each write increments. A write may name the version it
+read (``expect=``); it then succeeds only if nobody wrote in between, which is how two replicas
+updating one conversation at once avoid losing an answer (optimistic locking).
 """
 
 from __future__ import annotations
@@ -25,6 +30,16 @@ from bot.errors import StoreUnavailable
 EXPIRED_GRACE = 7 * 24 * 60 * 60
 #: SQLite purges expired entries once every this many writes.
 PURGE_EVERY = 500
+#: The ``channel`` of a per-person profile key; no platform has a channel of that name.
+#: Profiles are not conversations, so :meth:`SessionStore.count` leaves them out.
+PROFILE_CHANNEL = "*profile*"
+#: What a profile key's string form contains (between the separators).
+PROFILE_MARKER = f"|{PROFILE_CHANNEL}|"
+
+
+def is_profile(key: str) -> bool:
+    """True when ``key`` (a :meth:`ConversationKey.as_string`) names a per-person profile."""
+    return PROFILE_MARKER in key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,11 +64,13 @@ class ConversationKey:
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """A stored session: its ``data``, last write time (epoch seconds) and whether it expired."""
+    """A stored session: its ``data``, last write time (epoch seconds), whether it expired,
+    and its ``version`` (1 after the first write, +1 after each)."""
 
     data: dict[str, Any]
     updated: float
     expired: bool
+    version: int = 1
 
 
 class SessionStore(Protocol):
@@ -66,8 +83,20 @@ class SessionStore(Protocol):
         """The record for ``key``, or None when there is none (or it is past the grace)."""
         ...
 
-    async def put(self, key: str, data: dict[str, Any], now: float, ttl: float) -> None:
-        """Store ``data`` for ``key``, to expire ``ttl`` seconds after ``now``."""
+    async def put(
+        self,
+        key: str,
+        data: dict[str, Any],
+        now: float,
+        ttl: float,
+        *,
+        expect: int | None = None,
+    ) -> bool:
+        """Store ``data`` for ``key``, to expire ``ttl`` seconds after ``now``.
+
+        With ``expect`` (a :attr:`Record.version`, or 0 for "no record"), write only when the
+        stored version is still that one. Returns True when written, False on such a conflict.
+        """
         ...
 
     async def delete(self, key: str) -> None:
@@ -76,6 +105,10 @@ class SessionStore(Protocol):
 
     async def ping(self) -> bool:
         """True when the store answers."""
+        ...
+
+    async def count(self, now: float) -> int:
+        """How many conversations have not expired at ``now`` (profiles are not counted)."""
         ...
 
     async def close(self) -> None:
@@ -87,22 +120,39 @@ class MemoryStore:
     """A dict-backed :class:`SessionStore` (not shared between processes)."""
 
     def __init__(self) -> None:
-        self._data: dict[str, tuple[str, float, float]] = {}
+        self._data: dict[str, tuple[str, float, float, int]] = {}
 
     async def get(self, key: str, now: float) -> Record | None:
         """See :meth:`SessionStore.get`."""
         item = self._data.get(key)
         if item is None:
             return None
-        raw, updated, expires = item
+        raw, updated, expires, version = item
         if now > expires + EXPIRED_GRACE:
             del self._data[key]
             return None
-        return Record(json.loads(raw), updated, now > expires)
+        return Record(json.loads(raw), updated, now > expires, version)
 
-    async def put(self, key: str, data: dict[str, Any], now: float, ttl: float) -> None:
+    async def put(
+        self,
+        key: str,
+        data: dict[str, Any],
+        now: float,
+        ttl: float,
+        *,
+        expect: int | None = None,
+    ) -> bool:
         """See :meth:`SessionStore.put`."""
-        self._data[key] = (json.dumps(data), now, now + ttl)
+        item = self._data.get(key)
+        current = 0 if item is None or now > item[2] + EXPIRED_GRACE else item[3]
+        if expect is not None and expect != current:
+            return False
+        self._data[key] = (json.dumps(data), now, now + ttl, current + 1)
+        return True
+
+    async def count(self, now: float) -> int:
+        """See :meth:`SessionStore.count`."""
+        return sum(1 for k, v in self._data.items() if v[2] >= now and not is_profile(k))
 
     async def delete(self, key: str) -> None:
         """See :meth:`SessionStore.delete`."""
@@ -142,8 +192,12 @@ class SQLiteStore:
             db.execute("PRAGMA busy_timeout=5000")
             db.execute(
                 "CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, data TEXT "
-                "NOT NULL, updated REAL NOT NULL, expires REAL NOT NULL)"
+                "NOT NULL, updated REAL NOT NULL, expires REAL NOT NULL, "
+                "version INTEGER NOT NULL DEFAULT 1)"
             )
+            columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
+            if "version" not in columns:  # a file written before versions existed
+                db.execute("ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
             self._db = db
         return self._db
 
@@ -157,33 +211,75 @@ class SQLiteStore:
     def _get(self, key: str, now: float) -> Record | None:
         row = (
             self._connect()
-            .execute("SELECT data, updated, expires FROM sessions WHERE key = ?", (key,))
+            .execute("SELECT data, updated, expires, version FROM sessions WHERE key = ?", (key,))
             .fetchone()
         )
         if row is None or now > row[2] + EXPIRED_GRACE:
             return None
-        return Record(json.loads(row[0]), row[1], now > row[2])
+        return Record(json.loads(row[0]), row[1], now > row[2], row[3])
 
-    def _put(self, key: str, raw: str, now: float, ttl: float) -> None:
+    def _put(self, key: str, raw: str, now: float, ttl: float, expect: int | None) -> bool:
         db = self._connect()
-        db.execute(
-            "INSERT INTO sessions (key, data, updated, expires) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET data = excluded.data, "
-            "updated = excluded.updated, expires = excluded.expires",
-            (key, raw, now, now + ttl),
-        )
+        # A row past its grace is gone as far as get() is concerned, so it counts as absent.
+        db.execute("DELETE FROM sessions WHERE key = ? AND expires < ?", (key, now - EXPIRED_GRACE))
+        if expect is None:
+            db.execute(
+                "INSERT INTO sessions (key, data, updated, expires) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET data = excluded.data, "
+                "updated = excluded.updated, expires = excluded.expires, "
+                "version = sessions.version + 1",
+                (key, raw, now, now + ttl),
+            )
+            written = True
+        elif expect == 0:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO sessions (key, data, updated, expires) VALUES (?, ?, ?, ?)",
+                (key, raw, now, now + ttl),
+            )
+            written = cursor.rowcount == 1
+        else:
+            cursor = db.execute(
+                "UPDATE sessions SET data = ?, updated = ?, expires = ?, version = version + 1 "
+                "WHERE key = ? AND version = ?",
+                (raw, now, now + ttl, key, expect),
+            )
+            written = cursor.rowcount == 1
         self._writes += 1
         if self._writes % PURGE_EVERY == 0:
             db.execute("DELETE FROM sessions WHERE expires < ?", (now - EXPIRED_GRACE,))
+        return written
 
     async def get(self, key: str, now: float) -> Record | None:
         """See :meth:`SessionStore.get`."""
         result: Record | None = await self._run(self._get, key, now)
         return result
 
-    async def put(self, key: str, data: dict[str, Any], now: float, ttl: float) -> None:
+    async def put(
+        self,
+        key: str,
+        data: dict[str, Any],
+        now: float,
+        ttl: float,
+        *,
+        expect: int | None = None,
+    ) -> bool:
         """See :meth:`SessionStore.put`."""
-        await self._run(self._put, key, json.dumps(data), now, ttl)
+        written: bool = await self._run(self._put, key, json.dumps(data), now, ttl, expect)
+        return written
+
+    async def count(self, now: float) -> int:
+        """See :meth:`SessionStore.count`."""
+        row = await self._run(
+            lambda: (
+                self._connect()
+                .execute(
+                    "SELECT COUNT(*) FROM sessions WHERE expires >= ? AND instr(key, ?) = 0",
+                    (now, PROFILE_MARKER),
+                )
+                .fetchone()
+            )
+        )
+        return int(row[0])
 
     async def delete(self, key: str) -> None:
         """See :meth:`SessionStore.delete`."""
@@ -213,14 +309,19 @@ class SQLiteStore:
             self._pool.shutdown(wait=True)
 
 
-def open_store(kind: str, db_path: Path) -> SessionStore:
-    """Build the store named by ``kind`` (``sqlite`` or ``memory``).
+def open_store(kind: str, db_path: Path, redis_url: str = "") -> SessionStore:
+    """Build the store named by ``kind`` (``sqlite``, ``memory`` or ``redis``).
 
     Raises:
-        ValueError: for an unknown kind (Settings already rejects those).
+        ValueError: for an unknown kind, or ``redis`` without ``redis_url`` (Settings already
+            rejects both).
     """
     if kind == "memory":
         return MemoryStore()
     if kind == "sqlite":
         return SQLiteStore(db_path)
-    raise ValueError(f"unknown store kind {kind!r}")
+    if kind == "redis" and redis_url:
+        from bot.redis_backend import RedisStore, connect
+
+        return RedisStore(connect(redis_url))
+    raise ValueError(f"unknown store kind {kind!r} (or redis without a URL)")
