@@ -1,8 +1,8 @@
 """The ``advisor`` command and composition root.
 
-Subcommands: ``ask [--json] TEXT``, ``chat``, ``slack``, ``discord``, ``check-knowledge [DIR]``.
-With no subcommand it runs Slack when ``SLACK_BOT_TOKEN`` is set, else Discord when
-``DISCORD_TOKEN`` is, else the console chat. Platform
+Subcommands: ``ask [--json] TEXT``, ``chat``, ``serve``, ``slack``, ``discord``,
+``check-knowledge [DIR]``. With no subcommand it runs ``serve`` when ``SLACK_BOT_TOKEN`` or
+``DISCORD_TOKEN`` is set (every configured platform), else the console chat. Platform
 adapters are imported lazily, so the console path never imports slack_bolt, discord or aiohttp.
 
 Exit codes: 0 OK, 2 bad knowledge or configuration (the message says what and where),
@@ -40,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("text", nargs="+", help="the question, e.g. 'flask vs pyramid'")
     sub.add_parser("chat", help="talk in the terminal (reads lines from stdin when piped)")
     sub.add_parser(
+        "serve",
+        help="run every platform whose token is set (Slack, Discord) plus /healthz, /readyz "
+        "and /metrics; stops cleanly on SIGTERM",
+    )
+    sub.add_parser(
         "slack",
         help="run the Slack app (Socket Mode with SLACK_APP_TOKEN, else HTTP mode)",
     )
@@ -59,17 +64,16 @@ def main(
     """Run the CLI and return its exit code (the console script exits with it)."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     args = _parser().parse_args(argv)
-    platform = args.command if args.command in ("slack", "discord") else None
-    if args.command is None:
-        platform = _configured_platform(err)
-    serving = platform is not None
-    logging.basicConfig(
-        level=logging.INFO if serving else logging.WARNING,
-        stream=err,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    platforms: tuple[str, ...] = ()
+    if args.command in ("slack", "discord"):
+        platforms = (args.command,)
+    elif args.command == "serve" or (args.command is None and _tokens_set()):
+        platforms = ("slack", "discord")
     try:
         settings = Settings.from_env()
+        from bot import logs
+
+        logs.configure(settings.log_format, settings.log_level if platforms else "WARNING", err)
         if args.command == "check-knowledge":
             return _check(Path(args.directory) if args.directory else settings.knowledge_dir, out)
         from bot.knowledge import load
@@ -77,10 +81,13 @@ def main(
         kb = load(settings.knowledge_dir, cache_dir=settings.cache_dir)
         if args.command == "ask":
             return _ask(kb, " ".join(args.text), as_json=args.json, out=out)
-        if platform == "discord":
-            return _discord(kb, settings)
-        if platform == "slack":
-            return _slack(kb, settings)
+        if platforms:
+            import asyncio
+
+            from adapters.serve import run
+
+            asyncio.run(run(settings, kb, platforms))
+            return EXIT_OK
         from adapters.console import run_chat
 
         return run_chat(kb, settings, stdin or sys.stdin, out)
@@ -97,50 +104,12 @@ def main(
         return EXIT_ERROR
 
 
-def _configured_platform(err: TextIO) -> str | None:
-    """The adapter bare ``advisor`` runs: Slack when ``SLACK_BOT_TOKEN`` is set, else Discord
-    when ``DISCORD_TOKEN`` is, else None (the console)."""
+def _tokens_set() -> bool:
+    """True when ``SLACK_BOT_TOKEN`` or ``DISCORD_TOKEN`` is set: bare ``advisor`` then runs
+    ``serve`` instead of the console."""
     import os
 
-    slack = bool(os.environ.get("SLACK_BOT_TOKEN", "").strip())
-    discord = bool(os.environ.get("DISCORD_TOKEN", "").strip())
-    if slack and discord:
-        print(
-            "advisor: SLACK_BOT_TOKEN and DISCORD_TOKEN are both set; starting Slack. Run "
-            "`advisor discord` in a second process for Discord.",
-            file=err,
-        )
-    return "slack" if slack else "discord" if discord else None
-
-
-def _discord(kb: object, settings: Settings) -> int:
-    import asyncio
-
-    from adapters.discord.runner import check, run
-    from bot.engine import Engine
-    from bot.knowledge import KnowledgeBase
-    from bot.sessions import open_store
-
-    assert isinstance(kb, KnowledgeBase)
-    check(settings)
-    store = open_store(settings.store, settings.resolved_db_path())
-    asyncio.run(run(settings, Engine(kb, store, ttl=settings.session_ttl)))
-    return EXIT_OK
-
-
-def _slack(kb: object, settings: Settings) -> int:
-    import asyncio
-
-    from adapters.slack.runner import check, run
-    from bot.engine import Engine
-    from bot.knowledge import KnowledgeBase
-    from bot.sessions import open_store
-
-    assert isinstance(kb, KnowledgeBase)
-    check(settings)  # configuration errors before anything is opened
-    store = open_store(settings.store, settings.resolved_db_path())
-    asyncio.run(run(settings, Engine(kb, store, ttl=settings.session_ttl)))
-    return EXIT_OK
+    return any(os.environ.get(n, "").strip() for n in ("SLACK_BOT_TOKEN", "DISCORD_TOKEN"))
 
 
 def _check(directory: Path, out: TextIO) -> int:

@@ -17,10 +17,15 @@ from bot.errors import ConfigError
 DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 #: Default session time-to-live, in seconds (24 hours).
 DEFAULT_SESSION_TTL = 24 * 60 * 60
-STORE_KINDS = ("sqlite", "memory")
+STORE_KINDS = ("sqlite", "memory", "redis")
 #: Where HTTP mode listens by default: every interface, port 3000 (bolt's default port).
 DEFAULT_HTTP_HOST = "0.0.0.0"
 DEFAULT_HTTP_PORT = 3000
+#: Where the operations endpoints (/healthz, /readyz, /metrics) listen by default.
+DEFAULT_OPS_HOST = "0.0.0.0"
+DEFAULT_OPS_PORT = 8080
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,47 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return int(text)
 
 
+@dataclass(frozen=True, slots=True)
+class ShardPlan:
+    """Which Discord shards this process runs (``ADVISOR_DISCORD_SHARDS``).
+
+    Attributes:
+        count: total shards across all processes, or None for Discord's recommended count.
+        ids: the shard ids this process runs, or None for all of them.
+    """
+
+    count: int | None = None
+    ids: tuple[int, ...] | None = None
+
+
+def _shards(text: str) -> ShardPlan | None:
+    """Parse ``""`` (no sharding), ``auto``, ``N`` or ``N:A-B`` / ``N:A,B,C``."""
+    name = "ADVISOR_DISCORD_SHARDS"
+    text = text.strip().lower()
+    if not text:
+        return None
+    if text == "auto":
+        return ShardPlan()
+    count_text, _, ids_text = text.partition(":")
+    if not count_text.isdecimal() or int(count_text) < 1:
+        raise ConfigError(f"{name}: expected auto, N or N:A-B (e.g. 4:0-1), got {text!r}")
+    count = int(count_text)
+    if not ids_text:
+        return ShardPlan(count=count)
+    ids: list[int] = []
+    for part in ids_text.split(","):
+        low, dash, high = part.strip().partition("-")
+        if not low.isdecimal() or (dash and not high.isdecimal()):
+            raise ConfigError(f"{name}: expected shard ids like 0-1 or 0,2, got {ids_text!r}")
+        ids += range(int(low), int(high if dash else low) + 1)
+    if not ids or max(ids) >= count or len(set(ids)) != len(ids):
+        raise ConfigError(
+            f"{name}: shard ids must be distinct and below the shard count {count}, got "
+            f"{ids_text!r}"
+        )
+    return ShardPlan(count=count, ids=tuple(ids))
+
+
 def _default_db_path() -> Path:
     from platformdirs import user_state_dir
 
@@ -69,7 +115,10 @@ class Settings:
 
     Attributes:
         knowledge_dir: folder with ``frameworks/*.yaml``, ``questions.yaml``, ``sources.yaml``.
-        store: ``"sqlite"`` (default) or ``"memory"``.
+        store: ``"sqlite"`` (default), ``"memory"`` or ``"redis"`` (the default when
+            ``ADVISOR_REDIS_URL`` is set).
+        redis_url: ``ADVISOR_REDIS_URL``; when set, sessions and Slack retry de-duplication
+            are shared through Redis. "" when unset.
         db_path: SQLite file for sessions (``ADVISOR_DB``; default in the user state dir).
         session_ttl: seconds a conversation lives after its last turn (``ADVISOR_SESSION_TTL``).
         cache_dir: where the validated knowledge is cached (``ADVISOR_CACHE_DIR``; ``off``
@@ -86,6 +135,11 @@ class Settings:
             intent (``ADVISOR_DISCORD_MESSAGE_CONTENT=1``).
         discord_api_base, discord_gateway: overrides of Discord's REST base and gateway URL
             (``ADVISOR_DISCORD_API_BASE``, ``ADVISOR_DISCORD_GATEWAY``), "" for the real ones.
+        discord_shards: ``ADVISOR_DISCORD_SHARDS`` parsed; None runs one plain connection.
+        ops_host, ops_port: where /healthz, /readyz and /metrics listen (``ADVISOR_OPS_HOST``,
+            ``ADVISOR_OPS_PORT``); ``ops_port`` None when set to ``off``.
+        log_format: ``text`` or ``json`` (``ADVISOR_LOG_FORMAT``).
+        log_level: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR`` (``ADVISOR_LOG_LEVEL``).
     """
 
     knowledge_dir: Path = DEFAULT_KNOWLEDGE_DIR
@@ -104,6 +158,12 @@ class Settings:
     discord_message_content: bool = False
     discord_api_base: str = ""
     discord_gateway: str = ""
+    redis_url: str = ""
+    discord_shards: ShardPlan | None = None
+    ops_host: str = DEFAULT_OPS_HOST
+    ops_port: int | None = DEFAULT_OPS_PORT
+    log_format: str = "text"
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -118,11 +178,29 @@ class Settings:
             value = env.get(name, "").strip()
             return Secret(value) if value else None
 
-        store = env.get("ADVISOR_STORE", "sqlite").strip().lower() or "sqlite"
+        redis_url = env.get("ADVISOR_REDIS_URL", "").strip()
+        if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(
+                "ADVISOR_REDIS_URL: expected a redis://, rediss:// or unix:// URL, got "
+                f"{redis_url.split('@')[-1]!r}"
+            )
+        default_store = "redis" if redis_url else "sqlite"
+        store = env.get("ADVISOR_STORE", "").strip().lower() or default_store
         if store not in STORE_KINDS:
             raise ConfigError(
                 f"ADVISOR_STORE: expected one of {', '.join(STORE_KINDS)}, got {store!r}"
             )
+        if store == "redis" and not redis_url:
+            raise ConfigError("ADVISOR_REDIS_URL: not set; ADVISOR_STORE=redis needs it")
+        log_format = env.get("ADVISOR_LOG_FORMAT", "").strip().lower() or "text"
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"ADVISOR_LOG_FORMAT: expected text or json, got {log_format!r}")
+        log_level = env.get("ADVISOR_LOG_LEVEL", "").strip().upper() or "INFO"
+        if log_level not in LOG_LEVELS:
+            raise ConfigError(
+                f"ADVISOR_LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}, got {log_level!r}"
+            )
+        ops_off = env.get("ADVISOR_OPS_PORT", "").strip().lower() == "off"
         ttl_text = env.get("ADVISOR_SESSION_TTL", "").strip()
         ttl = DEFAULT_SESSION_TTL
         if ttl_text:
@@ -177,6 +255,12 @@ class Settings:
             discord_message_content=flag in ("1", "true", "yes"),
             discord_api_base=discord_urls["ADVISOR_DISCORD_API_BASE"].rstrip("/"),
             discord_gateway=discord_urls["ADVISOR_DISCORD_GATEWAY"],
+            redis_url=redis_url,
+            discord_shards=_shards(env.get("ADVISOR_DISCORD_SHARDS", "")),
+            ops_host=env.get("ADVISOR_OPS_HOST", "").strip() or DEFAULT_OPS_HOST,
+            ops_port=None if ops_off else _port(env, "ADVISOR_OPS_PORT", DEFAULT_OPS_PORT),
+            log_format=log_format,
+            log_level=log_level,
         )
 
     def resolved_db_path(self) -> Path:

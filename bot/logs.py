@@ -14,8 +14,8 @@ from typing import TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
-LOG_FORMATS = ("text", "json")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+from bot.config import LOG_FORMATS, LOG_LEVELS
+
 #: The context fields, in the order text lines show them.
 FIELDS = ("platform", "intent", "request_id", "incident")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s"

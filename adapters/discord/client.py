@@ -19,12 +19,14 @@ Every interaction is answered at once (answers take about a millisecond) or defe
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ from adapters.discord.render import (
     plain,
     render,
 )
+from bot import logs
 from bot.engine import Engine, Incoming
 from bot.replies import Reply, fold_notices
 from bot.sessions import ConversationKey
@@ -46,6 +49,7 @@ from bot.sessions import ConversationKey
 _log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
+RESTARTING_TEXT = "I'm restarting right now; please try again in a few seconds."
 SHARE = "share"
 SHARE_LABEL = "Share to channel"
 #: Button values that answer the question on their message, which is then edited in place.
@@ -170,6 +174,11 @@ class DiscordAdvisor:
     def __init__(self, engine: Engine, *, message_content: bool = False) -> None:
         self.engine = engine
         self.message_content = message_content
+        #: Set by :meth:`drain`: new interactions are turned away politely.
+        self.draining = False
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def usage(self) -> Reply:
         """The core's help with a paragraph on the Discord commands."""
@@ -190,13 +199,15 @@ class DiscordAdvisor:
         if text.strip().lower() in ("", "help"):
             replies = [self.usage()]
         else:
-            replies = self.engine.answer_once(text)
+            replies = self.engine.answer_once(text, platform=PLATFORM)
         await self.send(interaction, replies, owner=interaction.user.id, ephemeral=True)
 
     async def list_frameworks(self, interaction: discord.Interaction[Any], category: str) -> None:
         """One category (see :data:`CATEGORIES`), or every category when ``category`` is ""."""
         chosen = [category] if category in CATEGORIES else list(CATEGORIES)
-        replies = [r for c in chosen for r in self.engine.answer_once(CATEGORIES[c])]
+        replies = [
+            r for c in chosen for r in self.engine.answer_once(CATEGORIES[c], platform=PLATFORM)
+        ]
         await self.send(interaction, replies, owner=interaction.user.id, ephemeral=True)
 
     async def recommend(self, interaction: discord.Interaction[Any], description: str) -> None:
@@ -277,6 +288,7 @@ class DiscordAdvisor:
                 ephemeral=True,
             )
             return
+        self.engine.metrics.share(PLATFORM)
         await interaction.followup.send("Shared to the channel.", ephemeral=True)
 
     # ---- messages ---------------------------------------------------------------------------
@@ -357,11 +369,48 @@ class DiscordAdvisor:
 
     async def guarded(self, interaction: discord.Interaction[Any], work: Any) -> None:
         """Await ``work``; on failure log the stack under an incident id and apologise
-        ephemerally with that id (never the exception text)."""
+        ephemerally with that id (never the exception text). While draining, ``work`` is not
+        started and the user is asked to try again in a moment."""
+        logs.bind(platform=PLATFORM, request_id=str(interaction.id))
+        if self.draining:
+            work.close()
+            await interaction.response.send_message(RESTARTING_TEXT, ephemeral=True)
+            return
+        async with self.tracked():
+            try:
+                await work
+            except Exception:
+                await self.apologise(interaction)
+
+    @contextlib.asynccontextmanager
+    async def tracked(self) -> AsyncIterator[None]:
+        """Count the enclosed work as in flight, for :meth:`drain`."""
+        self._in_flight += 1
+        self._idle.clear()
         try:
-            await work
-        except Exception:
-            await self.apologise(interaction)
+            yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    @property
+    def in_flight(self) -> int:
+        """How many interactions and messages are being handled now."""
+        return self._in_flight
+
+    async def drain(self, timeout: float) -> bool:
+        """Stop starting new work and wait up to ``timeout`` seconds for work in flight.
+        Returns True when everything finished."""
+        self.draining = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            _log.warning(
+                "%d Discord interactions still running after %.0f s", self._in_flight, timeout
+            )
+            return False
+        return True
 
     async def apologise(
         self, interaction: discord.Interaction[Any], error: BaseException | None = None
@@ -369,7 +418,13 @@ class DiscordAdvisor:
         """Log ``error`` (default: the exception being handled) under a new incident id and
         tell the user, ephemerally."""
         incident = new_incident()
-        _log.error("incident %s: Discord handler failed", incident, exc_info=error or True)
+        self.engine.metrics.error("incident")
+        _log.error(
+            "incident %s: Discord handler failed",
+            incident,
+            exc_info=error or True,
+            extra={"incident": incident},
+        )
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(apology(incident), ephemeral=True)
@@ -497,13 +552,20 @@ class AdvisorClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         """Mentions and (with the intent) free-text flow answers."""
-        if self.user is None:
+        if self.user is None or self.advisor.draining:
             return
+        logs.bind(platform=PLATFORM, request_id=str(message.id))
         try:
-            await self.advisor.on_message(message, self.user)
+            async with self.advisor.tracked():
+                await self.advisor.on_message(message, self.user)
         except Exception:
             incident = new_incident()
-            _log.exception("incident %s: Discord message handler failed", incident)
+            self.advisor.engine.metrics.error("incident")
+            _log.exception(
+                "incident %s: Discord message handler failed",
+                incident,
+                extra={"incident": incident},
+            )
             try:
                 await message.reply(apology(incident), mention_author=False)
             except discord.HTTPException:

@@ -53,9 +53,11 @@ from adapters.slack.render import (
     render,
     shared_copy,
 )
+from bot import logs
 from bot.dedupe import DedupeStore, MemoryDedupe
 from bot.engine import Engine, Incoming
 from bot.errors import StoreUnavailable
+from bot.metrics import Metrics
 from bot.replies import Reply, fold_notices
 from bot.sessions import ConversationKey
 
@@ -89,8 +91,9 @@ class DropRetriedEvents(AsyncMiddleware):
     injection, which costs more than the check itself.
     """
 
-    def __init__(self, dedupe: DedupeStore) -> None:
+    def __init__(self, dedupe: DedupeStore, metrics: Metrics | None = None) -> None:
         self.dedupe = dedupe
+        self.metrics = metrics
 
     async def async_process(
         self,
@@ -102,11 +105,17 @@ class DropRetriedEvents(AsyncMiddleware):
         """See ``slack_bolt.middleware.async_middleware.AsyncMiddleware``."""
         body = req.body
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        logs.bind(
+            platform=parse.PLATFORM,
+            request_id=str(event_id or body.get("trigger_id") or body.get("api_app_id") or ""),
+        )
         if event_id:
             try:
                 first = await self.dedupe.first_time(f"slack:event:{event_id}")
             except StoreUnavailable as exc:
                 _log.warning("dedupe store unavailable, handling event anyway: %s", exc)
+                if self.metrics is not None:
+                    self.metrics.error("dedupe_unavailable")
                 first = True
             if not first:
                 _log.info("dropped a redelivered event %s", event_id)
@@ -177,7 +186,7 @@ class SlackAdapter:
             request_verification_enabled=bool(signing_secret),
             logger=bolt_log,
         )
-        self.app.use(DropRetriedEvents(self.dedupe))
+        self.app.use(DropRetriedEvents(self.dedupe, engine.metrics))
         self.app.command(COMMAND)(self._on_command)
         self.app.event("app_mention")(self._on_mention)
         self.app.event("message")(self._on_message)
@@ -204,7 +213,9 @@ class SlackAdapter:
                 else:
                     self._spawn(self._start_channel_flow(team, dest, text), dest)
                 return
-            messages = self._rendered(text)
+            started = time.perf_counter()
+            intent, messages = self._rendered(text)
+            self.engine.metrics.message(parse.PLATFORM, intent, time.perf_counter() - started)
         except Exception:
             await ack(response_type="ephemeral", **self._failed("slash command"))
             return
@@ -247,11 +258,13 @@ class SlackAdapter:
 
     async def _on_error(self, error: Exception, body: Payload) -> None:
         incident = new_incident()
+        self.engine.metrics.error("incident")
         _log.error(
             "incident %s: unhandled %s in a Slack listener",
             incident,
             type(error).__name__,
             exc_info=error,
+            extra={"incident": incident},
         )
 
     # ---- work after the ack ---------------------------------------------------------------
@@ -337,6 +350,7 @@ class SlackAdapter:
                 raise
             await self._respond(dest.response_url, _not_in_channel("", offer_dm=False))
             return
+        self.engine.metrics.share(parse.PLATFORM)
         if dest.ephemeral:
             done = "Shared to the channel."
             await self._respond(dest.response_url, {"text": done, "blocks": _mrkdwn(done)})
@@ -360,19 +374,20 @@ class SlackAdapter:
         core = self.engine.help()
         return replace(core, paragraphs=(SLACK_USAGE, *core.paragraphs))
 
-    def _one_shot(self, text: str) -> tuple[Message, ...]:
-        """The rendered ephemeral answer to ``/pyframework text``; remembered for the last
-        :data:`RENDERED_CACHE` texts (answers depend only on the text and the knowledge)."""
+    def _one_shot(self, text: str) -> tuple[str, tuple[Message, ...]]:
+        """The intent and rendered ephemeral answer to ``/pyframework text``; remembered for
+        the last :data:`RENDERED_CACHE` texts (answers depend only on the text and the
+        knowledge)."""
         first, rest = parse.command_words(text)
         if first in ("", "help") and not rest:
-            return tuple(render(self.usage()))
+            return "help", tuple(render(self.usage()))
         replies = self.engine.answer_once(text)
         share = f"{SHARE_ASK}{text}"
         extra = [(SHARE_LABEL, share)] if len(share) <= BUTTON_VALUE_MAX else []
         out: list[Message] = []
         for i, reply in enumerate(replies):
             out += render(reply, extra_buttons=extra if i == 0 else ())
-        return tuple(out)
+        return replies[0].intent, tuple(out)
 
     async def _deliver(
         self,
@@ -441,7 +456,8 @@ class SlackAdapter:
 
     def _failed(self, where: str) -> Message:
         incident = new_incident()
-        _log.exception("incident %s: %s failed", incident, where)
+        self.engine.metrics.error("incident")
+        _log.exception("incident %s: %s failed", incident, where, extra={"incident": incident})
         return apology(incident)
 
     def _spawn(self, work: Coroutine[Any, Any, None], dest: Destination | None) -> None:

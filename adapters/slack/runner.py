@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -20,6 +21,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from adapters.slack.app import SlackAdapter, web_client
 from bot.config import Settings
+from bot.dedupe import DedupeStore
 from bot.engine import Engine
 from bot.errors import ConfigError
 
@@ -69,14 +71,20 @@ def check(settings: Settings) -> SlackConfig:
     return SlackConfig("http", bot, signing_secret=settings.slack_signing_secret.reveal())
 
 
-def build_adapter(config: SlackConfig, settings: Settings, engine: Engine) -> SlackAdapter:
-    """A :class:`SlackAdapter` for a checked configuration."""
+def build_adapter(
+    config: SlackConfig, settings: Settings, engine: Engine, dedupe: DedupeStore | None = None
+) -> SlackAdapter:
+    """A :class:`SlackAdapter` for a checked configuration; ``dedupe`` remembers event ids
+    (default: in this process only)."""
     client = web_client(config.bot_token, settings.slack_api_url)
-    return SlackAdapter(engine, client=client, signing_secret=config.signing_secret)
+    return SlackAdapter(engine, client=client, signing_secret=config.signing_secret, dedupe=dedupe)
 
 
-def events_app(adapter: SlackAdapter) -> web.Application:
-    """An aiohttp application serving Slack's requests at :data:`EVENTS_PATH`."""
+def events_app(
+    adapter: SlackAdapter, extra_routes: Callable[[web.Application], None] | None = None
+) -> web.Application:
+    """An aiohttp application serving Slack's requests at :data:`EVENTS_PATH`, plus whatever
+    ``extra_routes`` adds (the operations endpoints, when they share the port)."""
 
     async def slack_events(request: web.Request) -> web.Response:
         bolt_response = await adapter.app.async_dispatch(await to_bolt_request(request))
@@ -84,14 +92,20 @@ def events_app(adapter: SlackAdapter) -> web.Application:
 
     app = web.Application()
     app.router.add_post(EVENTS_PATH, slack_events)
+    if extra_routes is not None:
+        extra_routes(app)
     return app
 
 
 async def serve(
-    config: SlackConfig, settings: Settings, adapter: SlackAdapter, stop: asyncio.Event
+    config: SlackConfig,
+    settings: Settings,
+    adapter: SlackAdapter,
+    stop: asyncio.Event,
+    extra_routes: Callable[[web.Application], None] | None = None,
 ) -> None:
     """Serve until ``stop`` is set, then stop taking events and finish work in flight (at most
-    :data:`DRAIN_SECONDS`)."""
+    :data:`DRAIN_SECONDS`). In HTTP mode, ``extra_routes`` adds routes to the Slack server."""
     if config.mode == "socket":
         handler = AsyncSocketModeHandler(adapter.app, config.app_token, web_client=adapter.client)
         await handler.connect_async()  # type: ignore[no-untyped-call]
@@ -102,7 +116,7 @@ async def serve(
             await handler.close_async()  # type: ignore[no-untyped-call]
             await adapter.drain(DRAIN_SECONDS)
         return
-    runner = web.AppRunner(events_app(adapter), access_log=None)
+    runner = web.AppRunner(events_app(adapter, extra_routes), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()

@@ -68,6 +68,7 @@ def make_interaction(
 ) -> Any:
     followup = SimpleNamespace(send=AsyncMock())
     return SimpleNamespace(
+        id=880000 + user,
         user=SimpleNamespace(id=user, display_name="ada", mention=f"<@{user}>"),
         guild_id=GUILD,
         channel_id=channel_id,
@@ -309,22 +310,29 @@ def test_missing_token_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> Non
     assert "DISCORD_TOKEN" in err.getvalue()
 
 
-def test_bare_advisor_runs_discord_when_only_its_token_is_set(
+def test_bare_advisor_serves_every_platform_whose_token_is_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import adapters.cli as cli
+    import adapters.serve as serve
 
-    ran: list[str] = []
-    monkeypatch.setattr(cli, "_discord", lambda kb, settings: ran.append("discord") or 0)
-    monkeypatch.setattr(cli, "_slack", lambda kb, settings: ran.append("slack") or 0)
+    planned: list[serve.Plan] = []
+
+    async def fake_run(settings: Settings, kb: object, platforms: tuple[str, ...]) -> None:
+        planned.append(serve.plan(settings, platforms))
+
+    monkeypatch.setattr(serve, "run", fake_run)
     monkeypatch.setenv("ADVISOR_CACHE_DIR", "off")
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
     monkeypatch.setenv("DISCORD_TOKEN", "discord-secret")
     assert main([], stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    assert planned[-1].slack is None and planned[-1].discord_token == "discord-secret"
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
-    err = io.StringIO()
-    assert main([], stdout=io.StringIO(), stderr=err) == 0
-    assert ran == ["discord", "slack"] and "both set" in err.getvalue()
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s3cret")
+    assert main([], stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    both = planned[-1]
+    assert both.slack is not None and both.slack.mode == "http" and both.discord_token
+    assert main(["discord"], stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    assert planned[-1].slack is None and planned[-1].discord_token
 
 
 def test_readme_invite_url_asks_for_exactly_the_needed_permissions() -> None:

@@ -232,7 +232,7 @@ async def test_a_reply_over_6000_characters_is_split(
 ) -> None:
     engine = Engine(kb, MemoryStore())
     huge = Reply(intent="about", title="Huge", paragraphs=tuple("word " * 900 for _ in range(8)))
-    monkeypatch.setattr(engine, "answer_once", lambda text: [huge])
+    monkeypatch.setattr(engine, "answer_once", lambda text, **_: [huge])
     client, task = await connect(fake, engine)
     try:
         await fake.dispatch("INTERACTION_CREATE", fake.interaction(2, compare_command("a", "b")))

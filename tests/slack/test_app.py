@@ -356,7 +356,7 @@ async def test_a_reply_beyond_every_limit_is_split_into_valid_messages(
         fields=tuple(Field(name=f"f{i}", value="v" * 3500) for i in range(60)),
         code="x = 1\n" * 3000,
     )
-    monkeypatch.setattr(slack.adapter.engine, "answer_once", lambda text: [huge])
+    monkeypatch.setattr(slack.adapter.engine, "answer_once", lambda text, **_: [huge])
     ack = await slack.command("anything")
     assert block_problems(ack["blocks"]) == []
     rest = slack.fake.of("response")
