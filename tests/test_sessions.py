@@ -12,14 +12,26 @@ import pytest
 from bot.engine import STORE_DOWN_TEXT, Engine, Incoming
 from bot.errors import StoreUnavailable
 from bot.knowledge import KnowledgeBase
-from bot.sessions import EXPIRED_GRACE, ConversationKey, MemoryStore, SessionStore, SQLiteStore
+from bot.redis_backend import RedisStore, connect
+from bot.sessions import (
+    EXPIRED_GRACE,
+    PROFILE_CHANNEL,
+    ConversationKey,
+    MemoryStore,
+    SessionStore,
+    SQLiteStore,
+)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    s: SessionStore = (
-        MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.sqlite3")
-    )
+    s: SessionStore
+    if request.param == "memory":
+        s = MemoryStore()
+    elif request.param == "sqlite":
+        s = SQLiteStore(tmp_path / "s.sqlite3")
+    else:
+        s = RedisStore(connect(request.getfixturevalue("redis_url")))
     yield s
     await s.close()
 
@@ -39,6 +51,54 @@ async def test_delete_and_ping(store: SessionStore) -> None:
     await store.delete("k")
     assert await store.get("k", now=2.0) is None
     assert await store.ping()
+
+
+async def test_versions_make_a_stale_write_fail(store: SessionStore) -> None:
+    assert await store.put("k", {"n": 1}, now=1.0, ttl=10.0, expect=0)
+    assert not await store.put("k", {"n": 9}, now=1.0, ttl=10.0, expect=0), "exists already"
+    rec = await store.get("k", now=2.0)
+    assert rec is not None and rec.version == 1
+    assert await store.put("k", {"n": 2}, now=2.0, ttl=10.0, expect=1)
+    assert not await store.put("k", {"n": 3}, now=2.0, ttl=10.0, expect=1), "stale version"
+    rec = await store.get("k", now=3.0)
+    assert rec is not None and rec.data == {"n": 2} and rec.version == 2
+    assert await store.put("k", {"n": 4}, now=3.0, ttl=10.0), "no expect: always written"
+    rec = await store.get("k", now=3.0)
+    assert rec is not None and rec.version == 3
+    # past the grace the record is gone, so "absent" (0) is the version to expect
+    later = 20.0 + EXPIRED_GRACE
+    assert await store.get("k", now=later) is None
+    assert await store.put("k", {"n": 5}, now=later, ttl=10.0, expect=0)
+
+
+async def test_count_leaves_out_profiles_and_expired(store: SessionStore) -> None:
+    for i in range(3):
+        await store.put(f"test|w|c{i}||u", {}, now=100.0, ttl=10.0)
+    await store.put("test|w|c9||u", {}, now=50.0, ttl=10.0)  # expired at 60
+    profile = ConversationKey(platform="test", workspace="w", channel=PROFILE_CHANNEL, user="u")
+    await store.put(profile.as_string(), {}, now=100.0, ttl=1000.0)
+    assert await store.count(now=105.0) == 3
+    await store.delete("test|w|c0||u")
+    assert await store.count(now=105.0) == 2
+    assert await store.count(now=111.0) == 0
+
+
+async def test_concurrent_read_modify_write_loses_nothing(store: SessionStore) -> None:
+    """Many writers increment one counter with optimistic locking; every increment lands."""
+
+    async def increment() -> None:
+        while True:
+            rec = await store.get("counter", now=1.0)
+            n = rec.data["n"] if rec else 0
+            await asyncio.sleep(0)  # let the other writers read the same version
+            if await store.put(
+                "counter", {"n": n + 1}, 1.0, 60.0, expect=rec.version if rec else 0
+            ):
+                return
+
+    await asyncio.gather(*(increment() for _ in range(40)))
+    rec = await store.get("counter", now=1.0)
+    assert rec is not None and rec.data["n"] == 40
 
 
 async def test_sqlite_uses_wal_and_survives_reopen(tmp_path: Path) -> None:

@@ -81,6 +81,8 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.failures: dict[str, list[tuple[int, dict[str, str], dict[str, Any]]]] = {}
         self.problems: list[str] = []
+        #: method -> seconds to wait before answering (the call is recorded first).
+        self.delays: dict[str, float] = {}
         #: ts -> the message as it stands: channel, thread_ts, text, blocks.
         self.messages: dict[str, dict[str, Any]] = {}
         self._ts = itertools.count(1)
@@ -132,6 +134,8 @@ class FakeSlack:
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
         self.calls.append(Call(method, params, dict(request.headers)))
+        if method in self.delays:
+            await asyncio.sleep(self.delays[method])
         queued = self.failures.get(method)
         if queued:
             status, headers, body = queued.pop(0)
