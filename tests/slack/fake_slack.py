@@ -83,6 +83,8 @@ class FakeSlack:
         self.problems: list[str] = []
         #: method -> seconds to wait before answering (the call is recorded first).
         self.delays: dict[str, float] = {}
+        #: methods whose answer was sent, in order (a delayed call shows up here at the end).
+        self.answered: list[str] = []
         #: ts -> the message as it stands: channel, thread_ts, text, blocks.
         self.messages: dict[str, dict[str, Any]] = {}
         self._ts = itertools.count(1)
@@ -136,6 +138,7 @@ class FakeSlack:
         self.calls.append(Call(method, params, dict(request.headers)))
         if method in self.delays:
             await asyncio.sleep(self.delays[method])
+        self.answered.append(method)
         queued = self.failures.get(method)
         if queued:
             status, headers, body = queued.pop(0)
