@@ -98,6 +98,8 @@ class FakeDiscord:
         self._seq = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self.identified = asyncio.Event()
+        #: the ``d`` of every IDENTIFY received (``shard`` is [id, count] when sharded).
+        self.identifies: list[dict[str, Any]] = []
         self.posted = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -232,10 +234,11 @@ class FakeDiscord:
             if data["op"] == 1:
                 await ws.send_json({"op": 11, "d": None, "s": None, "t": None})
             elif data["op"] == 2:
-                await self._ready(ws)
+                self.identifies.append(data["d"])
+                await self._ready(ws, data["d"].get("shard", [0, 1]))
         return ws
 
-    async def _ready(self, ws: web.WebSocketResponse) -> None:
+    async def _ready(self, ws: web.WebSocketResponse, shard: list[int]) -> None:
         await self._send(
             ws,
             "READY",
@@ -245,7 +248,7 @@ class FakeDiscord:
                 "guilds": [{"id": GUILD_ID, "unavailable": True}],
                 "session_id": "fake-session",
                 "resume_gateway_url": self.gateway_url,
-                "shard": [0, 1],
+                "shard": shard,
                 "application": {"id": APP_ID, "flags": 0},
                 "private_channels": [],
                 "relationships": [],

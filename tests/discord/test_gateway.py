@@ -291,3 +291,40 @@ async def test_the_override_variables_point_discord_py_at_the_fake(
     assert str(DiscordWebSocket.DEFAULT_GATEWAY) == "ws://127.0.0.1:9/gw"
     assert client.guild_id == 77 and client.sync_stamp == tmp_path / "discord-commands.sha256"
     await client.close()
+
+
+async def test_sharded_client_identifies_each_of_its_shards(
+    fake: FakeDiscord, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ADVISOR_DISCORD_SHARDS=3:1-2 runs shards 1 and 2 of 3 on discord.py's
+    AutoShardedClient, and the bot answers through them."""
+    from adapters.discord.runner import ShardedAdvisorClient, build_client
+    from bot.config import Settings
+
+    async def no_identify_pause(self: object, shard_id: int | None, *, initial: bool) -> None:
+        """discord.py waits 5 s between shards' IDENTIFYs (Discord's rate limit)."""
+
+    monkeypatch.setattr(ShardedAdvisorClient, "before_identify_hook", no_identify_pause)
+    settings = Settings.from_env(
+        {
+            "ADVISOR_DISCORD_SHARDS": "3:1-2",
+            "ADVISOR_CACHE_DIR": "off",
+            "DISCORD_GUILD_ID": GUILD_ID,
+            "ADVISOR_DISCORD_API_BASE": fake.api_base,
+            "ADVISOR_DISCORD_GATEWAY": fake.gateway_url,
+        }
+    )
+    client = build_client(settings, Engine(kb, MemoryStore()), guild_ready_timeout=0.1)
+    assert isinstance(client, ShardedAdvisorClient)
+    task = asyncio.create_task(client.start("fake-token"))
+    try:
+        await asyncio.wait_for(client.wait_until_ready(), 10)
+        assert sorted(tuple(i["shard"]) for i in fake.identifies) == [(1, 3), (2, 3)]
+        assert sorted(client.shards) == [1, 2]
+        await fake.dispatch(
+            "INTERACTION_CREATE", fake.interaction(2, compare_command("flask", "pyramid"))
+        )
+        calls = await fake.wait_for("POST", "interactions/")
+        assert "Flask" in str(calls[0].body)
+    finally:
+        await disconnect(client, task)
