@@ -1,7 +1,10 @@
-"""Conversation turns per second through the engine with the SQLite store.
+"""Conversation turns per second through the engine: SQLite, Redis, two replicas on one Redis,
+and memory.
 
 1,000 conversations run interleaved, 50 turns in flight at a time, each answering all eight
-questions by button. Every turn reads and writes its session.
+questions by button. Every turn reads and writes its session (a Redis write is a
+WATCH/GET/MULTI/SET/ZADD/EXEC round trip). Redis is a real redis-server on loopback,
+persistence off, started by the benchmark (tests/redis_server.py).
 Run: .venv/bin/python -m benchmarks.bench_turns
 Goal (issue 3): >= 1,000 turns/s and a turn's p99 <= 5 ms including the store.
 """
@@ -18,15 +21,19 @@ from benchmarks.common import summary
 from bot.config import DEFAULT_KNOWLEDGE_DIR
 from bot.engine import Engine, Incoming
 from bot.knowledge import load
+from bot.redis_backend import RedisStore, connect
 from bot.sessions import ConversationKey, MemoryStore, SessionStore, SQLiteStore
+from tests.redis_server import RedisServer
 
 CONVERSATIONS = 1000
 IN_FLIGHT = 50
 
 
-async def run(store: SessionStore, label: str) -> None:
+async def run(store: SessionStore, label: str, second: SessionStore | None = None) -> None:
+    """With ``second``, turns alternate between two engines (two replicas) on the two stores."""
     kb = load(DEFAULT_KNOWLEDGE_DIR)
     engine = Engine(kb, store)
+    other = Engine(kb, second) if second is not None else engine
     rng = random.Random(3)
     keys = [
         ConversationKey(
@@ -45,7 +52,7 @@ async def run(store: SessionStore, label: str) -> None:
         line = scripts[key][i]
         incoming = Incoming(key=key, text=line) if i == 0 else Incoming(key=key, action=line)
         start = time.perf_counter()
-        await engine.handle(incoming)
+        await (engine if i % 2 == 0 else other).handle(incoming)
         latencies.append(time.perf_counter() - start)
 
     started = time.perf_counter()
@@ -53,9 +60,19 @@ async def run(store: SessionStore, label: str) -> None:
         await asyncio.gather(*(turn(k, i) for k, i in queue[offset : offset + IN_FLIGHT]))
     elapsed = time.perf_counter() - started
     await engine.close()
+    if other is not engine:
+        await other.close()
+    conflicts = sum(
+        s.value
+        for e in {engine, other}
+        for fam in e.metrics.registry.collect()
+        if fam.name == "advisor_errors"
+        for s in fam.samples
+        if s.labels.get("kind") == "write_conflict" and s.name.endswith("_total")
+    )
     print(
         f"{label}: {len(latencies)} turns in {elapsed:.2f} s = "
-        f"{len(latencies) / elapsed:,.0f} turns/s"
+        f"{len(latencies) / elapsed:,.0f} turns/s ({conflicts:.0f} write conflicts re-run)"
     )
     print(summary(f"{label} turn latency (wall, {IN_FLIGHT} in flight)", latencies))
 
@@ -77,6 +94,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(run(SQLiteStore(Path(tmp) / "bench.sqlite3"), "SQLite"))
         asyncio.run(sequential(SQLiteStore(Path(tmp) / "seq.sqlite3"), "SQLite"))
+    server = RedisServer().start()
+    try:
+        asyncio.run(run(RedisStore(connect(server.url)), "Redis"))
+        server.flush()
+        asyncio.run(
+            run(
+                RedisStore(connect(server.url)),
+                "Redis, 2 replicas",
+                RedisStore(connect(server.url)),
+            )
+        )
+        asyncio.run(sequential(RedisStore(connect(server.url)), "Redis"))
+    finally:
+        server.close()
     asyncio.run(run(MemoryStore(), "memory"))
 
 
