@@ -489,6 +489,12 @@ def command_group(advisor: DiscordAdvisor) -> app_commands.Group:
     return group
 
 
+# The bot never joins voice; discord.py would warn at every start that voice libraries are
+# missing (PyNaCl, davey).
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
+
 class AdvisorClient(discord.Client):
     """The gateway client: intents, the command tree, dynamic buttons, mentions.
 
