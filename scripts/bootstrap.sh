@@ -18,3 +18,25 @@ bootstrap_venv() {
     echo "$stamp" > .venv/.installed
   fi
 }
+
+# Used by ./test: the Redis tests start their own redis-server, so install Debian's package when
+# the binary is missing (as root, or through sudo). Elsewhere, say what to install.
+ensure_redis_server() {
+  command -v redis-server >/dev/null 2>&1 && return 0
+  local sudo_cmd=()
+  [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo_cmd=(sudo)
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "The tests need redis-server (e.g. 'brew install redis' or your distribution's package)." >&2
+    return 2
+  fi
+  echo "Installing redis-server (Debian package) for the tests ..." >&2
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends redis-server >/dev/null 2>&1 \
+    || { "${sudo_cmd[@]}" apt-get update -qq >/dev/null \
+         && "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends redis-server >/dev/null; }
+  # The package may start a system service on port 6379; the tests run their own servers.
+  if command -v systemctl >/dev/null 2>&1; then
+    "${sudo_cmd[@]}" systemctl disable --now redis-server >/dev/null 2>&1 || true
+  fi
+  command -v redis-server >/dev/null 2>&1
+}
