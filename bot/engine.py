@@ -113,8 +113,21 @@ class Engine:
         started = time.perf_counter()
         replies = list(self._answered(text))
         if platform:
-            self.metrics.message(platform, replies[0].intent, time.perf_counter() - started)
+            self.observe(platform, replies[0].intent, time.perf_counter() - started)
         return replies
+
+    def observe(self, platform: str, intent: str, seconds: float) -> None:
+        """Count one handled message in :attr:`metrics` and log it at INFO (platform, intent
+        and duration; never the text). Adapters call it for answers they serve from their own
+        cache; :meth:`handle` calls it for every turn."""
+        logs.bind(platform=platform, intent=intent)
+        self.metrics.message(platform, intent, seconds)
+        _log.info(
+            "handled %s in %.1f ms",
+            intent,
+            seconds * 1000,
+            extra={"duration_ms": round(seconds * 1000, 3)},
+        )
 
     def _answer_once(self, text: str) -> tuple[Reply, ...]:
         return (self.answerer.answer(self.matcher.understand(text)),)
@@ -145,8 +158,7 @@ class Engine:
         async with lock:
             replies = await self._handle(key, incoming)
         intent = next((r.intent for r in replies if r.kind != "notice"), replies[0].intent)
-        logs.bind(intent=intent)
-        self.metrics.message(incoming.key.platform, intent, time.perf_counter() - started)
+        self.observe(incoming.key.platform, intent, time.perf_counter() - started)
         return replies
 
     async def _handle(self, key: str, incoming: Incoming) -> list[Reply]:

@@ -124,6 +124,10 @@ async def test_json_logs_carry_context_and_never_the_message_text(
     warning = next(r for r in lines if r["level"] == "WARNING")
     assert warning["platform"] == "slack" and warning["request_id"] == "Ev123"
     assert warning["logger"] == "bot.engine" and "time" in warning
+    handled = next(r for r in lines if r["message"].startswith("handled"))
+    assert handled["level"] == "INFO" and handled["intent"] == "help"
+    assert handled["platform"] == "slack" and handled["request_id"] == "Ev123"
+    assert handled["duration_ms"] >= 0
     last = lines[-1]
     assert last["message"] == "after the turn" and last["incident"] == "abcd1234"
     assert last["intent"] == "help"
@@ -180,3 +184,55 @@ def test_operations_settings() -> None:
     with pytest.raises(ConfigError) as err:
         Settings.from_env({"ADVISOR_REDIS_URL": "http://:hunter2@redis:6379"})
     assert "hunter2" not in str(err.value), "the password never reaches the message"
+
+
+def test_serve_without_any_token_exits_2_naming_both_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from adapters.cli import main
+
+    for name in ("SLACK_BOT_TOKEN", "DISCORD_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", "off")
+    err = io.StringIO()
+    assert main(["serve"], stdout=io.StringIO(), stderr=err) == 2
+    assert "SLACK_BOT_TOKEN, DISCORD_TOKEN" in err.getvalue()
+    monkeypatch.setenv("DISCORD_TOKEN", "t")
+    monkeypatch.setenv("ADVISOR_REDIS_URL", "redis://127.0.0.1:notaport/0")
+    err = io.StringIO()
+    assert main(["serve"], stdout=io.StringIO(), stderr=err) == 2
+    assert "ADVISOR_REDIS_URL" in err.getvalue()
+
+
+async def test_ops_endpoints_share_the_slack_http_port_when_asked(kb: KnowledgeBase) -> None:
+    import asyncio
+
+    from adapters.serve import Plan, serve
+    from adapters.slack.runner import SlackConfig
+    from bot.dedupe import MemoryDedupe
+    from tests.redis_server import free_port
+
+    port = free_port()
+    settings = Settings(http_host="127.0.0.1", http_port=port, ops_host="127.0.0.1", ops_port=port)
+    stop, started = asyncio.Event(), asyncio.Event()
+    engine = Engine(kb, MemoryStore())
+    checked = Plan(slack=SlackConfig("http", "xoxb-t", signing_secret="s"))
+    running = asyncio.create_task(
+        serve(checked, settings, engine, MemoryDedupe(), stop, started=started)
+    )
+    await asyncio.wait_for(started.wait(), 10)
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as http:
+        for _ in range(100):
+            try:
+                async with http.get(f"{base}/healthz") as resp:
+                    assert resp.status == 200
+                    break
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.05)
+        async with http.get(f"{base}/readyz") as resp:
+            assert resp.status == 200
+        async with http.post(f"{base}/slack/events", data=b"{}") as resp:
+            assert resp.status == 401, "the Slack endpoint is on the same server, and verifies"
+    stop.set()
+    await asyncio.wait_for(running, 15)

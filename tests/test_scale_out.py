@@ -141,3 +141,15 @@ async def test_redis_outage_gives_a_friendly_reply_and_not_ready_then_recovers(
     finally:
         await runner.cleanup()
         await engine.close()
+
+
+async def test_sessions_keep_their_ttl_in_redis(redis_url: str) -> None:
+    from bot.sessions import EXPIRED_GRACE
+
+    store = RedisStore(connect(redis_url))
+    try:
+        await store.put(KEY.as_string(), {"a": 1}, now=1000.0, ttl=600.0)
+        pttl = await store.client.pttl(f"advisor:s:{KEY.as_string()}")
+        assert (600 + EXPIRED_GRACE) * 1000 - 5000 < pttl <= (600 + EXPIRED_GRACE) * 1000
+    finally:
+        await store.close()

@@ -215,7 +215,7 @@ class SlackAdapter:
                 return
             started = time.perf_counter()
             intent, messages = self._rendered(text)
-            self.engine.metrics.message(parse.PLATFORM, intent, time.perf_counter() - started)
+            self.engine.observe(parse.PLATFORM, intent, time.perf_counter() - started)
         except Exception:
             await ack(response_type="ephemeral", **self._failed("slash command"))
             return

@@ -374,3 +374,36 @@ async def test_free_text_in_a_flow_thread_needs_the_intent(kb: KnowledgeBase) ->
         answer.channel = thread
         await advisor.on_message(answer, me)  # type: ignore[arg-type]
         assert answer.reply.await_count == (1 if intent else 0)
+
+
+async def test_drain_waits_for_work_in_flight_and_turns_new_work_away(
+    advisor: DiscordAdvisor,
+) -> None:
+    import asyncio
+
+    from adapters.discord.client import RESTARTING_TEXT
+
+    release = asyncio.Event()
+    finished: list[str] = []
+
+    async def slow() -> None:
+        await release.wait()
+        finished.append("slow")
+
+    first = make_interaction(advisor)
+    running = asyncio.create_task(advisor.guarded(first, slow()))
+    await asyncio.sleep(0)
+    assert advisor.in_flight == 1
+    draining = asyncio.create_task(advisor.drain(5))
+    await asyncio.sleep(0.05)
+    assert not draining.done(), "drain waits for the interaction in flight"
+
+    late = make_interaction(advisor)
+    await advisor.guarded(late, slow())
+    assert late.response.calls == [("send", {"content": RESTARTING_TEXT, "ephemeral": True})]
+
+    release.set()
+    assert await asyncio.wait_for(draining, 5) is True
+    await running
+    assert finished == ["slow"], "the late interaction's work never ran"
+    assert await advisor.drain(0.01) is True
