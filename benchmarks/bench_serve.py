@@ -24,7 +24,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from tests.discord.fake_discord import FakeDiscord
 from tests.discord.test_gateway import compare_command
-from tests.redis_server import RedisServer, free_port
+from tests.loopback import free_port
+from tests.redis_server import RedisServer
 from tests.slack.fake_slack import BOT_USER, FakeSlack
 from tests.slack.harness import SECRET, event_callback, mention, slash
 from tests.test_serve import serve_env, wait_ready

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import socket
 import statistics
 import time
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import aiohttp
 
 from benchmarks.common import percentile
+from tests.loopback import free_port
 
 SECRET = "bench-signing-secret"
 QUESTIONS = (
@@ -37,12 +37,6 @@ SEQUENTIAL = 2000
 CONCURRENT = 8
 PER_WORKER = 500
 ROUNDS = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _serve(kind: str, port: int, ready: Any) -> None:
@@ -139,7 +133,7 @@ def main() -> None:
     servers, urls = [], {}
     try:
         for kind in kinds:
-            port = _free_port()
+            port = free_port()
             ready = ctx.Event()
             server = ctx.Process(target=_serve, args=(kind, port, ready), daemon=True)
             server.start()

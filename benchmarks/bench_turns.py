@@ -63,12 +63,8 @@ async def run(store: SessionStore, label: str, second: SessionStore | None = Non
     if other is not engine:
         await other.close()
     conflicts = sum(
-        s.value
+        e.metrics.registry.get_sample_value("advisor_errors_total", {"kind": "write_conflict"}) or 0
         for e in {engine, other}
-        for fam in e.metrics.registry.collect()
-        if fam.name == "advisor_errors"
-        for s in fam.samples
-        if s.labels.get("kind") == "write_conflict" and s.name.endswith("_total")
     )
     print(
         f"{label}: {len(latencies)} turns in {elapsed:.2f} s = "

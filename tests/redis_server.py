@@ -12,15 +12,10 @@ import subprocess
 import tempfile
 import time
 
+from tests.loopback import free_port
+
 #: Seconds to wait for the server to accept connections.
 START_TIMEOUT = 10.0
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RedisServer:

@@ -210,7 +210,7 @@ async def test_ops_endpoints_share_the_slack_http_port_when_asked(kb: KnowledgeB
     from adapters.serve import Plan, serve
     from adapters.slack.runner import SlackConfig
     from bot.dedupe import MemoryDedupe
-    from tests.redis_server import free_port
+    from tests.loopback import free_port
 
     port = free_port()
     settings = Settings(http_host="127.0.0.1", http_port=port, ops_host="127.0.0.1", ops_port=port)

@@ -15,7 +15,7 @@ import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
 from tests.discord.fake_discord import FakeDiscord
-from tests.redis_server import free_port
+from tests.loopback import free_port
 from tests.slack.fake_slack import BOT_USER, FakeSlack
 from tests.slack.harness import SECRET, event_callback, mention
 

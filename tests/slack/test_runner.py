@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import socket
 from typing import Any
 
 import aiohttp
@@ -21,6 +20,7 @@ from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.knowledge import KnowledgeBase
 from bot.sessions import MemoryStore
+from tests.loopback import free_port
 from tests.slack.fake_slack import BOT_USER, FakeSlack
 from tests.slack.harness import CHANNEL, USER, event_callback, mention
 
@@ -119,16 +119,10 @@ async def test_socket_mode_acks_envelopes_and_answers(kb: KnowledgeBase) -> None
         assert fake.problems == []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_http_mode_serves_at_slack_events_until_stopped(kb: KnowledgeBase) -> None:
     async with FakeSlack() as fake:
         adapter = await _adapter(kb, fake, secret="s3cret")
-        port = _free_port()
+        port = free_port()
         settings = Settings(slack_api_url=fake.api_url, http_host="127.0.0.1", http_port=port)
         stop = asyncio.Event()
         running = asyncio.create_task(serve(SlackConfig("http", "xoxb-t"), settings, adapter, stop))
