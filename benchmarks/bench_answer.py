@@ -1,81 +1,144 @@
-"""In-process answer latency: shipped knowledge and a synthetic base of 1,000 frameworks.
+"""In-process answer latency on questions the process has not seen, shipped and 1,000 frameworks.
 
 Run: .venv/bin/python -m benchmarks.bench_answer
-Goal (issue 2): p99 <= 2 ms shipped, <= 20 ms with 1,000 frameworks.
+Goals (issue 11): p99 <= 2 ms with the shipped knowledge, <= 20 ms with 1,000 synthetic
+frameworks; claim index build <= 50 ms for the shipped knowledge.
+
+Every timed question is new to the process: the questions are generated from templates, the
+paraphrase set and the framework names, each asked exactly once on a fresh engine, so neither
+the understanding cache nor the answer cache can serve it. Cache hits are timed apart, by asking
+a sample again, and printed on their own line. Each section prints its ratio to its anchor, a
+trivial ``Engine.answer_once("help")`` cache hit timed in the same run.
 """
 
 from __future__ import annotations
 
+import itertools
+import random
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import summary, synthetic_knowledge
+from benchmarks.bench_understanding import HALVES, load_cases
+from benchmarks.common import percentile, summary, synthetic_knowledge
 from bot.config import DEFAULT_KNOWLEDGE_DIR
 from bot.engine import Engine
-from bot.knowledge import load
+from bot.knowledge import KnowledgeBase, load
+from bot.search import ClaimIndex
 
-QUESTIONS = [
-    "flsk vs pyramd",
-    "what event loop does Sanic use?",
-    "which is best for websockets?",
-    "we need an admin panel and a complex database",
-    "tiny prototype for a beginner",
-    "list microframeworks",
-    "which frameworks are asynchronous",
-    "compare django, flask and bottle",
-    "who uses pyramid",
-    "how many github stars does tornado have",
-    "tell me about laravel",
-    "help",
-    "djngo or aiohtp",
-    "help me pick: small async API, team knows asyncio",
-    "is falcon good for a fast rest api with no dependencies?",
-    "banana smoothie",
-]
+TEMPLATES = (
+    "{a} vs {b}",
+    "{a} or {b} for {need}?",
+    "which is faster, {a} or {b}",
+    "what event loop does {a} use?",
+    "who created {a}",
+    "is {a} good for {need}",
+    "something like {a} but {mod}",
+    "no {a} pls, {need}",
+    "{need}, nothing {neg}",
+    "which one is best for {need}",
+    "full-stack options besides {a}",
+    "which ones are {attr}?",
+    "we don't want {a}, {need}",
+    "{a} for {need}, team of {n}",
+    "tell me about {a} {need}",
+)
+NEEDS = (
+    "websockets",
+    "a json api",
+    "an admin-heavy site",
+    "a tiny prototype",
+    "microservices",
+    "ml predictions",
+    "a large cms",
+    "a chat app",
+    "an iot device",
+    "a data dashboard",
+)
+MODS = ("async", "faster", "lighter", "with an orm", "bigger")
+NEGS = ("real-time", "async", "heavy", "with an admin")
+ATTRS = ("asgi", "wsgi", "async", "full-stack", "micro", "built on their own server")
 
 
-def measure(engine: Engine, questions: list[str], rounds: int) -> list[float]:
+def fresh_questions(names: list[str], count: int, seed: int = 7) -> list[str]:
+    """``count`` distinct questions built from templates, framework names and the eval set."""
+    rng = random.Random(seed)
+    out: dict[str, None] = {str(c["q"]): None for h in HALVES for c in load_cases(h)}
+    for n in itertools.count():
+        if len(out) >= count:
+            break
+        a, b = rng.sample(names, 2)
+        t = rng.choice(TEMPLATES)
+        q = t.format(
+            a=a,
+            b=b,
+            need=rng.choice(NEEDS),
+            mod=rng.choice(MODS),
+            neg=rng.choice(NEGS),
+            attr=rng.choice(ATTRS),
+            n=n,
+        )
+        out[q] = None
+    return list(out)[:count]
+
+
+def measure(kb: KnowledgeBase, questions: list[str]) -> tuple[list[float], list[float], float]:
+    """(first-time seconds per question, cache-hit seconds, anchor seconds) on a fresh engine."""
+    engine = Engine(kb)
+    engine.answer_once("help")
+    anchor = []
+    for _ in range(200):
+        start = time.perf_counter()
+        engine.answer_once("help")
+        anchor.append(time.perf_counter() - start)
+    cold = []
     for q in questions:
+        start = time.perf_counter()
         engine.answer_once(q)
-    samples = []
+        cold.append(time.perf_counter() - start)
+    warm = []
+    for q in questions[-200:]:
+        start = time.perf_counter()
+        engine.answer_once(q)
+        warm.append(time.perf_counter() - start)
+    return cold, warm, percentile(anchor, 50)
+
+
+def report(label: str, kb: KnowledgeBase, questions: list[str]) -> None:
+    cold, warm, anchor = measure(kb, questions)
+    print(summary(f"{label}: unseen questions", cold))
+    print(summary(f"{label}: cache hits (apart)", warm))
+    p99 = percentile(cold, 99)
+    print(f"{label}: p99 / anchor (a cache hit, {anchor * 1e6:.1f} us) = {p99 / anchor:,.0f}x")
+
+
+def build_time(kb: KnowledgeBase, rounds: int = 5) -> float:
+    """Median seconds to build the claim index."""
+    times = []
     for _ in range(rounds):
-        for q in questions:
-            start = time.perf_counter()
-            engine.answer_once(q)
-            samples.append(time.perf_counter() - start)
-    return samples
+        start = time.perf_counter()
+        ClaimIndex(kb)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
 
 
 def main() -> None:
     kb = load(DEFAULT_KNOWLEDGE_DIR)
-    print(
-        summary(
-            f"shipped knowledge ({len(kb.frameworks)} frameworks)",
-            measure(Engine(kb), QUESTIONS, 300),
-        )
-    )
+    names = [f.name for f in kb.frameworks.values()]
+    print(f"claim index build, shipped knowledge: {build_time(kb) * 1000:.1f} ms (budget 50 ms)")
+    report(f"shipped ({len(kb.frameworks)} frameworks)", kb, fresh_questions(names, 2000))
     with tempfile.TemporaryDirectory() as tmp:
-        names = synthetic_knowledge(Path(tmp) / "k", 1000)
+        synthetic = synthetic_knowledge(Path(tmp) / "k", 1000)
         start = time.perf_counter()
         big = load(Path(tmp) / "k")
-        load_s = time.perf_counter() - start
-        start = time.perf_counter()
-        engine = Engine(big)
-        build_s = time.perf_counter() - start
-        extra = [
-            f"what is {names[7]}?",
-            f"{names[3]} vs {names[500]}",
-            f"{names[9][:-1]}x vs flask",
-        ]
         print(
-            f"synthetic base: {len(big.frameworks)} frameworks, load+validate {load_s:.2f} s, "
-            f"index build {build_s:.2f} s"
+            f"synthetic base: {len(big.frameworks)} frameworks, load {time.perf_counter() - start:.2f} s"
         )
-        print(
-            summary(
-                "synthetic knowledge (1,020 frameworks)", measure(engine, QUESTIONS + extra, 30)
-            )
+        print(f"claim index build, synthetic: {build_time(big, 1) * 1000:.0f} ms")
+        report(
+            f"synthetic ({len(big.frameworks)} frameworks)",
+            big,
+            fresh_questions(names + synthetic, 1000, seed=11),
         )
 
 

@@ -7,12 +7,16 @@ it used in its footer. Nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from functools import partial
 
 from bot.facts import FactIndex, figure_text
-from bot.knowledge import Claim, Framework, KnowledgeBase
+from bot.knowledge import Claim, Criterion, Framework, KnowledgeBase
 from bot.matching import MAX_MESSAGE_CHARS, Matcher, Understanding
-from bot.recommend import Ranking, Reason, causes_from, rank
+from bot.queries import Queries, cite
+
+__all__ = ["Answerer", "cite", "with_cite"]
+from bot.recommend import MATCHED, Boost, Cause, Ranking, Reason, causes_from, rank
 from bot.replies import Choice, Field, Reply, SourceRef, Table
 
 EXAMPLES = (
@@ -22,17 +26,15 @@ EXAMPLES = (
     "list microframeworks",
     "help me pick",
 )
-_CATEGORY_LABEL = {
-    "micro": "microframeworks",
-    "full-stack": "full-stack frameworks",
-    "async": "asynchronous frameworks",
-    "library": "async networking libraries",
-}
-
-
-def cite(ids: Iterable[str]) -> str:
-    """``[netguru, svitla]`` for a list of source ids."""
-    return "[" + ", ".join(dict.fromkeys(ids)) + "]"
+#: Most points a description earns a framework through its own best_for/strength claims.
+BOOST_POINTS = 6.0
+#: Summed BM25 relevance (best_for x1, strength x0.6, avoid_when x-0.8, weakness x-0.5) that
+#: earns all of BOOST_POINTS; weaker matches earn their share, under BOOST_MIN points none.
+BOOST_FULL = 20.0
+BOOST_MIN = 1.0
+#: Share of a trait's scores a reference framework passes on ("like flask": flask's traits).
+REFERENCE_SHARE = 0.5
+_MATCH_SECTIONS = {"best_for": 1.0, "strength": 0.6, "avoid_when": -0.8, "weakness": -0.5}
 
 
 def with_cite(claim: Claim) -> str:
@@ -47,6 +49,7 @@ class Answerer:
         self.kb = kb
         self.matcher = matcher
         self.facts = FactIndex(kb)
+        self.queries = Queries(kb, matcher.index, self.refs)
 
     # ------------------------------------------------------------------ helpers
 
@@ -80,26 +83,38 @@ class Answerer:
                 ),
             )
         if u.intent == "compare":
-            return self.compare(u.frameworks, u.not_covered)
-        if u.intent == "about":
+            return self.compare(u.frameworks, u.not_covered, u.criteria)
+        if u.intent == "about" and u.frameworks:
+            short = self.queries.facts(u.frameworks[0], u.tokens)
+            if short is not None:
+                return replace(short, notices=tuple(self._not_covered_notes(u.not_covered)))
             return self.about(u.frameworks[0], u.tokens, u.not_covered)
+        if u.intent == "about" and u.lookup:
+            return self.queries.lookup(u)
         if u.intent == "list":
-            return self.list_category(u.category or "micro")
+            return self.queries.figures(u) if u.figure else self.queries.listing(u)
         if u.intent == "recommend":
-            return self.recommend(u.tokens)
+            return self.recommend(u)
         if u.intent == "help":
-            return self.help()
+            return self.help(off_topic=u.off_topic)
         return self.unknown(u)
 
     # ------------------------------------------------------------------ intents
 
-    def help(self) -> Reply:
-        """Usage, with example questions as buttons."""
+    def help(self, *, off_topic: bool = False) -> Reply:
+        """Usage, with example questions as buttons; ``off_topic`` first says kindly that the
+        message did not look like a question about Python web frameworks."""
         covered = ", ".join(f.name for f in self.kb.full_frameworks())
+        lead = (
+            ("That doesn't look like a question about Python web frameworks, which is all I know.",)
+            if off_topic
+            else ()
+        )
         return Reply(
             intent="help",
             title="framework-advisor: choosing a Python web framework",
             paragraphs=(
+                *lead,
                 'Ask me to compare frameworks ("flask vs pyramid"), about one framework '
                 '("what event loop does Sanic use?"), for the best fit for a need ("which is '
                 'best for websockets?"), or to list a category ("list microframeworks").',
@@ -176,20 +191,34 @@ class Answerer:
             text += " (the sources disagree)"
         return text
 
-    def _not_covered_notes(self, names: Sequence[str]) -> list[str]:
+    def _not_covered_notes(self, names: Sequence[str], *, reference: bool = False) -> list[str]:
+        """One line per framework not covered; with ``reference``, says it was taken as a
+        reference point for the recommendation instead."""
         langs = {n.name: n.language for n in self.kb.not_covered}
+        tail = " I took it as a reference point for what you described." if reference else ""
         return [
-            f"{n} is not covered here ({langs.get(n, 'another')} framework); I only know "
-            "Python web frameworks."
-            if langs.get(n) != "Python"
-            else f"{n} is a Python framework I do not cover yet."
+            (
+                f"{n} is not covered here ({langs.get(n, 'another')} framework); I only know "
+                "Python web frameworks."
+                if langs.get(n) != "Python"
+                else f"{n} is a Python framework I do not cover yet."
+            )
+            + tail
             for n in names
         ]
 
-    def compare(self, fids: Sequence[str], not_covered: Sequence[str] = ()) -> Reply:
-        """A side-by-side table of the same attributes, the main differences and a verdict."""
+    def compare(
+        self, fids: Sequence[str], not_covered: Sequence[str] = (), criteria: Sequence[str] = ()
+    ) -> Reply:
+        """A side-by-side table of the same attributes, the main differences and a verdict.
+
+        With ``criteria`` (ids from understanding.yaml: "speed", "realtime"...), the reply leads
+        with that criterion: each framework's trait scores and reasons, the claims on it, and
+        which one leads; the table gains those trait rows.
+        """
         fws = [self.kb.frameworks[f] for f in fids[:4]]
         used: list[str] = []
+        lead = self._on_criteria(fws, criteria, used)
         rows = [self._row("Category", fws, lambda f: "/".join(f.category_values()))]
         rows.append(
             self._row(
@@ -214,7 +243,12 @@ class Answerer:
             used += [s for c in f.categories for s in c.sources]
             used += [s for x in f.community for s in x.sources]
             used += [s for i in f.interface for s in i.sources]
-        paragraphs = self._differences(fws, used)
+        for c in self._criteria(criteria):
+            for tid in c.traits:
+                rows.insert(
+                    0, self._row(self.kb.traits.get(tid, tid), fws, partial(_trait_cell, tid=tid))
+                )
+        paragraphs = lead + self._differences(fws, used)
         verdict = []
         for f in fws:
             if f.best_for:
@@ -244,6 +278,41 @@ class Answerer:
             frameworks=tuple(f.name for f in fws),
         )
 
+    def _criteria(self, ids: Sequence[str]) -> list[Criterion]:
+        by_id = {c.id: c for c in self.kb.cues.criteria}
+        return [by_id[i] for i in ids if i in by_id][:2]
+
+    def _on_criteria(
+        self, fws: Sequence[Framework], criteria: Sequence[str], used: list[str]
+    ) -> list[str]:
+        """Paragraphs that answer the comparison's criterion first (see :meth:`compare`)."""
+        out = []
+        for c in self._criteria(criteria):
+            scored = []
+            lines = []
+            for f in fws:
+                traits = [(tid, (f.traits or {}).get(tid)) for tid in c.traits]
+                known = [(tid, t) for tid, t in traits if t is not None]
+                total = sum(t.score for _tid, t in known)
+                scored.append((total if known else -1, f))
+                parts = [
+                    f"{self.kb.traits.get(tid, tid)} {t.score}/5 ({t.why} {cite(t.sources)})"
+                    for tid, t in known
+                ]
+                used += [s for _tid, t in known for s in t.sources]
+                hits = self.matcher.index.search(c.topics, frameworks=[f.id], limit=1)
+                if hits:
+                    parts.append(f"{hits[0].item.text} {cite(hits[0].item.sources)}")
+                    used += hits[0].item.sources
+                lines.append(f"- {f.name}: " + "; ".join(parts or ["no claim on this"]))
+            scored.sort(key=lambda x: -x[0])
+            if len(scored) > 1 and scored[0][0] > scored[1][0]:
+                verdict = f"On {c.label}, {scored[0][1].name} comes out ahead."
+            else:
+                verdict = f"On {c.label}, the sources put them level."
+            out.append(f"{verdict}\n" + "\n".join(lines))
+        return out
+
     @staticmethod
     def _row(
         label: str, fws: Sequence[Framework], cell: Callable[[Framework], str]
@@ -272,34 +341,33 @@ class Answerer:
             used += [*hi_t.sources, *lo_t.sources]
         return ["Where they differ most:\n" + "\n".join(lines)] if lines else []
 
-    def list_category(self, category: str) -> Reply:
-        """Frameworks of one category, noting where the sources classify one differently."""
-        lines, used, names = [], [], []
-        for fw in self.kb.frameworks.values():
-            claims = [c for c in fw.categories if c.value == category]
-            if not claims:
-                continue
-            srcs = [s for c in claims for s in c.sources]
-            others = [v for v in fw.category_values() if v != category]
-            note = f" (also classed as {', '.join(others)})" if others else ""
-            lines.append(f"- {fw.name}: {fw.summary.text} {cite(srcs)}{note}")
-            used += srcs
-            names.append(fw.name)
-        label = _CATEGORY_LABEL.get(category, category)
-        body = "\n".join(lines) if lines else "None in my knowledge base."
-        return Reply(
-            intent="list",
-            title=f"Python {label}",
-            paragraphs=(body,),
-            sources=self.refs(used),
-            frameworks=tuple(names),
-        )
+    def recommend(self, u: Understanding) -> Reply:
+        """A one-shot ranking from what the sentence asks for; neutral for everything else.
 
-    def recommend(self, tokens: Sequence[str]) -> Reply:
-        """A one-shot ranking from the needs the sentence names; neutral for everything else."""
-        answers, signals = self.matcher.prefill(tokens)
+        Wanted needs count for, negated ones ("nothing real-time") against; a reference
+        ("like flask") passes on its own trait profile; the frameworks' own best_for and
+        strength claims that match the description add points (:class:`~bot.recommend.Boost`).
+        Excluded and reference frameworks are not ranked.
+        """
+        wanted = [n for n in u.needs if not n.negated]
+        answers: dict[str, str] = {}
+        for n in wanted:
+            if n.question != "signal":
+                answers.setdefault(n.question, n.option)
+        signals = [n.option for n in wanted if n.question == "signal"]
         causes = causes_from(self.kb, answers, signals)
-        if not causes:
+        causes += self._negated_causes(u)
+        causes += self._reference_causes(u)
+        boosts = self._boosts(u)
+        leave_out = (*u.excluded, *u.references)
+        notices = self._not_covered_notes(u.not_covered, reference=bool(causes or boosts))
+        notices += [
+            f"{lang} frameworks are not covered here; I only know Python web frameworks."
+            for lang in u.languages
+        ]
+        if u.excluded:
+            notices.append("Left out as you asked: " + ", ".join(map(self.name, u.excluded)) + ".")
+        if not causes and not boosts:
             return Reply(
                 intent="recommend",
                 title="Tell me a bit more",
@@ -308,9 +376,77 @@ class Answerer:
                     '("real-time chat", "API with validation", "admin-heavy site", '
                     '"tiny prototype for a beginner") or let me ask a few questions.',
                 ),
+                notices=tuple(notices),
                 choices=(Choice(label="Help me pick", value="ask:help me pick", primary=True),),
             )
-        return self.ranking_reply(rank(self.kb, causes), title="Best fits for what you described")
+        if boosts:
+            causes.append(MATCHED)
+        ranking = rank(self.kb, causes, boosts=boosts, leave_out=leave_out)
+        reply = self.ranking_reply(ranking, title="Best fits for what you described")
+        return replace(reply, notices=(*notices, *reply.notices))
+
+    def _negated_causes(self, u: Understanding) -> list[Cause]:
+        out = []
+        for n in u.needs:
+            if not n.negated:
+                continue
+            if n.question == "signal":
+                sig = next((x for x in self.kb.signals if x.id == n.option), None)
+                if sig is None:
+                    continue
+                label, weights = sig.label, sig.weights
+            else:
+                opt = self.kb.question(n.question).option(n.option)
+                label, weights = opt.label.split(" (")[0], opt.weights
+            out.append(
+                Cause(
+                    "negated",
+                    f"not:{n.question}={n.option}",
+                    f"you do not want {label[:1].lower() + label[1:]}",
+                    {t: -w for t, w in weights.items()},
+                )
+            )
+        return list({c.key: c for c in out}.values())
+
+    def _reference_causes(self, u: Understanding) -> list[Cause]:
+        out = []
+        for fid in u.references:
+            fw = self.kb.frameworks[fid]
+            if not fw.traits:
+                continue
+            weights = {
+                t: REFERENCE_SHARE * (ts.score - 2.5)
+                for t, ts in fw.traits.items()
+                if ts.score != 2.5
+            }
+            out.append(Cause("reference", f"like={fid}", f"like {fw.name}", weights))
+        return out
+
+    def _boosts(self, u: Understanding) -> list[Boost]:
+        """Points from the frameworks' own claims that match the words of the description,
+        leaving out names and every word in a negation scope."""
+        skip = {i for n in u.needs if n.negated for i in range(n.start, n.start + n.length)}
+        skip.update(u.negated_words)
+        terms = self.matcher.index.terms([t for i, t in enumerate(u.tokens) if i not in skip])
+        if not terms:
+            return []
+        totals: dict[str, float] = {}
+        best: dict[str, tuple[float, Claim]] = {}
+        for h in self.matcher.index.search(terms, limit=40):
+            factor = _MATCH_SECTIONS.get(h.item.section)
+            if factor is None:
+                continue
+            totals[h.framework] = totals.get(h.framework, 0.0) + factor * h.score
+            if factor > 0 and h.score > best.get(h.framework, (0.0, None))[0]:
+                best[h.framework] = (h.score, Claim(h.item.text, h.item.sources))
+        out = []
+        for fid, total in totals.items():
+            points = BOOST_POINTS * max(-1.0, min(1.0, total / BOOST_FULL))
+            if abs(points) < BOOST_MIN or fid not in best:
+                continue
+            claim = best[fid][1]
+            out.append(Boost(fid, round(points, 2), claim.text, claim.sources))
+        return out
 
     def ranking_reply(self, ranking: Ranking, *, title: str, top: int = 3) -> Reply:
         """The top ``top`` of a ranking with the reasons that moved each, margin and sources."""
@@ -346,6 +482,10 @@ class Answerer:
     def unknown(self, u: Understanding) -> Reply:
         """Not-covered names, did-you-mean suggestions, or a pointer to help."""
         notices = self._not_covered_notes(u.not_covered)
+        notices += [
+            f"{lang} frameworks are not covered here; I only know Python web frameworks."
+            for lang in u.languages
+        ]
         choices: list[Choice] = []
         paragraphs: list[str] = []
         for s in u.suggestions[:3]:
@@ -354,6 +494,12 @@ class Answerer:
                 f'"{s.word}" is not a framework I know. Did you mean {" or ".join(names)}?'
             )
             choices += [Choice(label=n, value=f"ask:{n}") for n in names]
+        if not paragraphs and notices:
+            paragraphs.append(
+                "I can compare and recommend these: "
+                + ", ".join(f.name for f in self.kb.full_frameworks())
+                + "."
+            )
         if not paragraphs:
             paragraphs.append(
                 'I did not catch a framework or a need in that. Try one of these, or say "help".'
@@ -370,6 +516,11 @@ class Answerer:
 
 def _reason(r: Reason) -> str:
     return f"{r.trait_label} ({r.cause.label}): {r.why} {cite(r.sources)}"
+
+
+def _trait_cell(fw: Framework, tid: str) -> str:
+    t = (fw.traits or {}).get(tid)
+    return f"{t.score}/5" if t is not None else "-"
 
 
 def _builtin_cell(fw: Framework, key: str) -> str:

@@ -191,7 +191,7 @@ def step(ctx: Context, state: FlowState, turn: Turn) -> tuple[FlowState, list[Re
     if u.intent == "recommend" and u.flow:
         return _start(ctx, turn, text)
     if state.status == "asking":
-        if u.intent in ("about", "compare", "list", "help"):
+        if u.intent in ("about", "compare", "list", "help") and not u.off_topic:
             reply = ctx.answerer.answer(u)
             return _ask(ctx, state, [reply], lead="Back to the question.")
         return _ask(ctx, state, [], hint=True)
@@ -227,7 +227,7 @@ def match_option(ctx: Context, q: Question, text: str) -> str | None:
     for t, owner in zip(texts, owners, strict=True):
         if joined == t:
             return owner
-    answers, _signals = ctx.matcher.prefill(toks)
+    answers, _signals = ctx.matcher.prefill(text)
     if q.id in answers:
         return answers[q.id]
     hit = process.extractOne(joined, texts, scorer=fuzz.WRatio, score_cutoff=ANSWER_CUTOFF)
@@ -245,8 +245,7 @@ def _question_named(ctx: Context, text: str) -> str:
 
 
 def _start(ctx: Context, turn: Turn, text: str) -> tuple[FlowState, list[Reply]]:
-    toks = words(text)
-    answers, signals = ctx.matcher.prefill(toks)
+    answers, signals = ctx.matcher.prefill(text)
     state = FlowState(
         status="asking",
         answers=answers,
@@ -378,7 +377,7 @@ def _ask_change(ctx: Context, state: FlowState, qid: str) -> tuple[FlowState, li
 
 
 def _what_if(ctx: Context, state: FlowState, text: str) -> tuple[FlowState, list[Reply]]:
-    answers, _signals = ctx.matcher.prefill(words(text))
+    answers, _signals = ctx.matcher.prefill(text)
     changed = {q: o for q, o in answers.items() if state.answers.get(q) != o}
     if not changed:
         qid = _question_named(ctx, text)

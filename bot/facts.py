@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.knowledge import Framework, KnowledgeBase
-from bot.matching import STOPWORDS, PhraseIndex, stem, words
+from bot.text import STOPWORDS, PhraseIndex, stem, words
 
 _BUILTIN_TOPICS = {
     "orm": ("orm", "database", "sql", "model", "models"),
@@ -48,6 +48,8 @@ class Item:
 def figure_text(metric: str, value: float, as_of: str) -> str:
     """``GitHub stars: 39,946 (as of 2023-10-02)``; an undated figure says so."""
     shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+    if metric.endswith("_percent"):
+        shown += "%"
     when = "date not given by the source" if as_of == "undated" else f"as of {as_of}"
     return f"{_METRIC_LABEL.get(metric, metric)}: {shown} ({when})"
 

@@ -192,6 +192,57 @@ class NotCovered:
 
 
 @dataclass(frozen=True, slots=True)
+class Criterion:
+    """What a comparison can be about ("faster" -> speed): the traits and topics that answer it."""
+
+    id: str
+    label: str
+    terms: tuple[str, ...]
+    traits: tuple[str, ...]
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """A list-question attribute ("ASGI"): ``field`` is interface, async, category, builtin or
+    trait, and ``value`` the interface/category/builtin/trait id it selects on."""
+
+    id: str
+    label: str
+    field: str
+    value: str
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Cues:
+    """understanding.yaml: cue phrases and patterns as data (see that file's header).
+
+    ``roles`` and ``negation`` map a cue kind ("excluded.before", "terminate"...) to phrases;
+    ``homonyms`` maps a framework id to words that show its name is an ordinary word.
+    """
+
+    role_window: int
+    roles: Mapping[str, tuple[str, ...]]
+    negation_window: int
+    negation: Mapping[str, tuple[str, ...]]
+    determiners: tuple[str, ...]
+    tech: tuple[str, ...]
+    homonyms: Mapping[str, tuple[str, ...]]
+    criteria: tuple[Criterion, ...]
+    selectors: tuple[Selector, ...]
+    list_all_words: tuple[str, ...]
+    list_cues: tuple[str, ...]
+    rank_cues: tuple[str, ...]
+    least_cues: tuple[str, ...]
+    metrics: Mapping[str, tuple[str, ...]]
+    languages: Mapping[str, tuple[str, ...]]
+    list_all: tuple[str, ...]
+    intents: Mapping[str, tuple[str, ...]]
+    python_context: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class KnowledgeBase:
     """Everything in ``knowledge/``, validated. ``version`` is a digest of the files' bytes."""
 
@@ -203,6 +254,7 @@ class KnowledgeBase:
     not_covered: tuple[NotCovered, ...]
     synonyms: Mapping[str, tuple[str, ...]]
     version: str
+    cues: Cues
 
     def question(self, question_id: str) -> Question:
         """The question with ``question_id``. Raises KeyError when there is none."""
@@ -265,7 +317,8 @@ def _files(root: Path, problems: list[Problem]) -> list[tuple[str, Path]]:
     if not root.is_dir():
         problems.append(Problem(str(root), "", "knowledge directory not found"))
         return []
-    out = [(name, root / name) for name in ("sources.yaml", "lexicon.yaml", "questions.yaml")]
+    names = ("sources.yaml", "lexicon.yaml", "questions.yaml", "understanding.yaml")
+    out = [(name, root / name) for name in names]
     fw_dir = root / "frameworks"
     found = sorted(fw_dir.glob("*.yaml")) if fw_dir.is_dir() else []
     if not found:
@@ -307,6 +360,7 @@ def _validate_and_build(blobs: Mapping[str, bytes], version: str) -> KnowledgeBa
         "sources.yaml": schema.SOURCES,
         "lexicon.yaml": schema.LEXICON,
         "questions.yaml": schema.QUESTIONS,
+        "understanding.yaml": schema.UNDERSTANDING,
     }
     validators = {id(sh): Draft202012Validator(sh) for sh in (*shapes.values(), schema.FRAMEWORK)}
     problems: list[Problem] = []
@@ -465,6 +519,27 @@ def _cross_check(docs: dict[str, Any], fw_docs: dict[str, Any], problems: list[P
                             "questions.yaml", f"{where}.weights.{tid}", f"unknown trait {tid!r}"
                         )
                     )
+    _check_cues(docs["understanding.yaml"], trait_ids, fw_docs, problems)
+
+
+def _check_cues(
+    u: Mapping[str, Any], trait_ids: set[str], fw_docs: Mapping[str, Any], problems: list[Problem]
+) -> None:
+    """understanding.yaml names only known traits and framework ids."""
+    rel = "understanding.yaml"
+    fw_ids = {d["id"] for d in fw_docs.values()}
+    for i, c in enumerate(u["criteria"]):
+        for tid in c["traits"]:
+            if tid not in trait_ids:
+                problems.append(Problem(rel, f"criteria[{i}].traits", f"unknown trait {tid!r}"))
+    for i, sel in enumerate(u["attributes"]["selectors"]):
+        if sel["field"] == "trait" and sel["value"] not in trait_ids:
+            problems.append(
+                Problem(rel, f"attributes.selectors[{i}].value", f"unknown trait {sel['value']!r}")
+            )
+    for fid in u["homonyms"]["words"]:
+        if fid not in fw_ids:
+            problems.append(Problem(rel, f"homonyms.words.{fid}", f"unknown framework {fid!r}"))
 
 
 def _claim(d: Mapping[str, Any]) -> Claim:
@@ -568,4 +643,49 @@ def _build(docs: dict[str, Any], fw_docs: dict[str, Any], version: str) -> Knowl
         ),
         synonyms={k: tuple(v) for k, v in lex.get("synonyms", {}).items()},
         version=version,
+        cues=_cues(docs["understanding.yaml"]),
+    )
+
+
+def _cues(d: Mapping[str, Any]) -> Cues:
+    roles, neg, hom, attrs, figs = (
+        d["roles"],
+        d["negation"],
+        d["homonyms"],
+        d["attributes"],
+        d["figures"],
+    )
+    return Cues(
+        role_window=roles["window"],
+        roles={
+            "excluded.before": tuple(roles["excluded"]["before"]),
+            "excluded.after": tuple(roles["excluded"]["after"]),
+            "reference.before": tuple(roles["reference"]["before"]),
+            "reference.after": tuple(roles["reference"]["after"]),
+            "verb_guard": tuple(roles["verb_guard"]),
+        },
+        negation_window=neg["window"],
+        negation={k: tuple(neg[k]) for k in ("before", "after", "pseudo", "terminate")},
+        determiners=tuple(hom["determiners"]),
+        tech=tuple(hom["tech"]),
+        homonyms={k: tuple(v) for k, v in hom["words"].items()},
+        criteria=tuple(
+            Criterion(
+                c["id"], c["label"], tuple(c["terms"]), tuple(c["traits"]), tuple(c["topics"])
+            )
+            for c in d["criteria"]
+        ),
+        selectors=tuple(
+            Selector(s["id"], s["label"], s["field"], s["value"], tuple(s["terms"]))
+            for s in attrs["selectors"]
+        ),
+        list_all_words=tuple(attrs["all"]),
+        list_cues=tuple(attrs["list_cues"]),
+        rank_cues=tuple(figs["rank_cues"]),
+        least_cues=tuple(figs["least_cues"]),
+        metrics={k: tuple(v) for k, v in figs["metrics"].items()},
+        languages={k: tuple(v) for k, v in d["languages"].items()},
+        list_all=tuple(d["list_all"]),
+        intents={k: tuple(v) for k, v in d["intents"].items()},
+        python_context=tuple(d["python_context"]),
     )

@@ -1,27 +1,56 @@
-"""Understanding a message: clean it, resolve framework names, detect the intent.
+"""Understanding a message: a short pipeline of small, pure stages.
+
+clean -> words and clauses -> framework mentions -> roles -> needs with negation scopes ->
+attributes, criteria and figures asked about -> look-up over the claims -> intent.
 
 Framework names are resolved part by part, never against the whole sentence: exact names and
 aliases first (n-grams of up to three words, also with the spaces removed, so "fast api" and
-"bottle py" resolve), then rapidfuzz's ``fuzz.ratio`` on the words left over, with a high cutoff.
-Words of the knowledge base's own vocabulary ("event", "server") are never fuzzed into
-frameworks, and two close candidates give a did-you-mean instead of a guess.
+"bottle py" resolve), then rapidfuzz on the words left over: ``fuzz.ratio`` with a high cutoff,
+or one swapped pair of letters (OSA distance 1, "djnago"). Words of the knowledge base's own
+vocabulary ("event", "server", "framework", "python") are never fuzzed into frameworks, and two
+close candidates give a did-you-mean instead of a guess. Every cue word lives in
+``knowledge/understanding.yaml``; :mod:`bot.roles` applies the role and negation cues and
+:mod:`bot.search` the look-up.
 """
 
 from __future__ import annotations
 
 import functools
-import re
-import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.knowledge import KnowledgeBase
+from bot.roles import EXCLUDED, ORDINARY, REFERENCE, SUBJECT, Cueing, Mention, split_clauses
+from bot.search import ClaimIndex
+from bot.text import (
+    MAX_MESSAGE_CHARS,
+    STOPWORDS,
+    PhraseIndex,
+    clean,
+    has_phrase,
+    stem,
+    words,
+)
 
-#: Longest message, in characters, that is understood; longer ones get a polite refusal.
-MAX_MESSAGE_CHARS = 4000
+__all__ = [
+    "MAX_MESSAGE_CHARS",
+    "STOPWORDS",
+    "Matcher",
+    "Need",
+    "PhraseIndex",
+    "Suggestion",
+    "Understanding",
+    "clean",
+    "has_phrase",
+    "stem",
+    "words",
+]
+
+#: A message that ends in one of these words asks a question ("... started as a joke, which").
+_TRAILING_QUESTION = frozenset({"which", "who", "what", "name", "anyone"})
 #: How many understood texts :meth:`Matcher.understand` remembers.
 UNDERSTOOD_CACHE = 2048
 #: fuzz.ratio score (0-100) at or above which a word is taken as a framework name.
@@ -30,205 +59,6 @@ MATCH_CUTOFF = 85
 SUGGEST_CUTOFF = 70
 #: A fuzzy winner must beat a different framework by this many points, or we ask.
 AMBIGUITY_GAP = 4
-
-STOPWORDS = frozenset(
-    """
-a about above after again against all am an and any are as at be because been before being
-below between both but by can could did do does doing done down during each few for from further
-had has have having he her here hers him his how i if in into is it its itself just me more most
-my no nor not now of off on once only or other our ours out over own same she should so some such
-than that the their them then there these they this those through to too under until up very
-was we were what when where which while who whom why will with would you your yours yourself
-us vs versus v compare comparison difference differences between better best which one
-tell know about please thanks thank hi hello hey ok okay want need use using used get got
-framework frameworks python web library libraries really much many like also lot lots good
-""".split()
-)
-
-_MARKUP = re.compile(
-    r"<[!@#][^>]*>"  # Slack <!channel> <!here> <@U123> <#C1|x>; Discord <@123>
-    r"|<a?:\w+:\d+>"  # Discord custom emoji
-    r"|@(?:everyone|here|channel)\b",  # plain-text mass mentions
-    re.IGNORECASE,
-)
-_SLACK_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
-_WORD = re.compile(r"[a-z0-9][a-z0-9.+#-]*[a-z0-9+#]|[a-z0-9]")
-
-_CATEGORY_WORDS = {
-    "micro": (
-        "micro",
-        "microframework",
-        "microframeworks",
-        "micro-framework",
-        "micro-frameworks",
-        "lightweight",
-        "minimal",
-    ),
-    "full-stack": (
-        "full-stack",
-        "fullstack",
-        "full stack",
-        "batteries-included",
-        "batteries included",
-    ),
-    "async": ("async", "asynchronous", "asyncio", "non-blocking"),
-    "library": ("networking libraries", "async libraries", "networking library"),
-}
-_LIST_CUES = (
-    "list",
-    "which frameworks",
-    "what frameworks",
-    "which are",
-    "show me",
-    "show all",
-    "all the",
-    "are there",
-    "frameworks are",
-    "kinds of",
-    "types of",
-    "name the",
-    "which python",
-    "what are the",
-    "what python",
-)
-_NEED_CUES = (
-    "best",
-    "need",
-    "needs",
-    "should",
-    "recommend",
-    "suggest",
-    "want",
-    "looking for",
-    "building",
-    "build",
-    "for a",
-    "for my",
-    "for our",
-    "for an",
-    "good for",
-    "ideal",
-    "right for",
-    "which one",
-    "help me pick",
-    "help me choose",
-    "help me decide",
-    "what to use",
-    "which to use",
-    "choose",
-    "pick",
-)
-_FLOW_CUES = (
-    "help me pick",
-    "help me choose",
-    "help me decide",
-    "recommend",
-    "recommendation",
-    "which should i",
-    "what should i use",
-    "pick a framework",
-    "choose a framework",
-    "start over",
-    "selection",
-)
-_HELP_WORDS = {
-    "help",
-    "?",
-    "usage",
-    "commands",
-    "what can you do",
-    "how does this work",
-    "hi",
-    "hello",
-    "hey",
-    "start",
-    "menu",
-    "options",
-    "how do i use this",
-}
-
-
-def clean(text: str) -> str:
-    """Strip platform mentions and markup, fold Unicode (NFKC) and collapse white space.
-
-    ``<!channel>``, ``<!here>``, ``<@U123>``, ``@everyone`` and ``@here`` are removed so they can
-    never be echoed back live. Slack links keep their label. Returns at most
-    :data:`MAX_MESSAGE_CHARS` + 1 characters so that callers can still tell a message was long.
-    """
-    text = unicodedata.normalize("NFKC", text[: MAX_MESSAGE_CHARS * 4])
-    text = _SLACK_LINK.sub(r"\2", text)
-    text = _MARKUP.sub(" ", text)
-    text = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
-    return " ".join(text.split())[: MAX_MESSAGE_CHARS + 1]
-
-
-def words(text: str) -> list[str]:
-    """Lower-case word tokens of ``text`` (letters, digits and ``.+#-`` inside a word)."""
-    return _WORD.findall(text.lower().replace("’", "'"))
-
-
-def stem(word: str) -> str:
-    """A crude, consistent stem: lower case, trailing plural ``s`` dropped from long words."""
-    word = word.lower()
-    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-
-@functools.lru_cache(maxsize=4096)
-def _phrase_words(phrase: str) -> tuple[str, ...]:
-    return tuple(words(phrase))
-
-
-def has_phrase(tokens: Sequence[str], phrase: str) -> bool:
-    """True when the words of ``phrase`` appear consecutively in ``tokens``."""
-    target = _phrase_words(phrase)
-    n = len(target)
-    if n == 0:
-        return False
-    first = target[0]
-    if n == 1:
-        return first in tokens
-    return any(
-        tokens[i] == first and tuple(tokens[i : i + n]) == target
-        for i in range(len(tokens) - n + 1)
-    )
-
-
-T = TypeVar("T")
-
-
-class PhraseIndex(Generic[T]):
-    """Finds known phrases in a token list, longest first, without overlaps.
-
-    Matching is on :func:`stem` of each word, so "websockets" finds "websocket". Lookup costs
-    grow with the message, not with the number of phrases.
-    """
-
-    def __init__(self, items: Iterable[tuple[str, T]]) -> None:
-        by_first: dict[str, list[tuple[tuple[str, ...], T]]] = {}
-        for phrase, payload in items:
-            key = tuple(stem(w) for w in words(phrase))
-            if key:
-                by_first.setdefault(key[0], []).append((key, payload))
-        for entries in by_first.values():
-            entries.sort(key=lambda e: -len(e[0]))
-        self._by_first = by_first
-
-    def find(self, tokens: Iterable[str]) -> list[tuple[int, int, T]]:
-        """Return ``(start, length, payload)`` for each match, left to right."""
-        stems = [stem(t) for t in tokens]
-        out: list[tuple[int, int, T]] = []
-        i = 0
-        while i < len(stems):
-            for key, payload in self._by_first.get(stems[i], ()):
-                if tuple(stems[i : i + len(key)]) == key:
-                    out.append((i, len(key), payload))
-                    i += len(key)
-                    break
-            else:
-                i += 1
-        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,40 +70,79 @@ class Suggestion:
 
 
 @dataclass(frozen=True, slots=True)
+class Need:
+    """A need the message names: an answer (``question`` id, ``option`` id) or, with
+    ``question == "signal"``, a need signal id in ``option``. ``negated``: "nothing real-time"."""
+
+    question: str
+    option: str
+    negated: bool = False
+    start: int = 0
+    length: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Understanding:
     """What a message is about.
 
     Attributes:
         intent: compare, about, recommend, list, help or unknown.
-        frameworks: resolved framework ids, in the order they appear.
-        category: for ``list``, the category asked about (micro, full-stack, async, library).
+        frameworks: the subjects: framework ids in the order they appear.
+        text: the cleaned message; ``tokens``: its words.
+        excluded: frameworks the message rules out ("not django").
+        references: frameworks it uses as a reference point ("like flask but async").
+        ordinary: frameworks whose name is used as an ordinary word ("a flask of tea").
+        needs: the needs it names, negated or not; ``negated_words``: indexes of the words
+            that stand in a negation scope ("don't want to spend weeks *wiring components*").
+        selectors: attribute selector ids asked for ("asgi", "full_stack"); ``unwanted``: the
+            ones it negates ("don't support WSGI").
+        list_all: it asks for every framework covered.
+        figure: a community metric to rank by ("github_stars"); ``least``: lowest first.
+        criteria: what a comparison should lead with ("speed", "realtime").
+        lookup: frameworks whose own claims answer the question, best first (reverse look-up).
+        languages: other programming languages named ("JavaScript").
         suggestions: did-you-mean candidates for words that nearly matched.
         not_covered: names of frameworks the knowledge base does not cover (e.g. "Laravel").
-        tokens: the cleaned message's words; ``text``: the cleaned message.
         flow: True when the message asks to be walked through the selection questions.
         too_long: True when the message was over :data:`MAX_MESSAGE_CHARS`.
+        off_topic: True when it is not about Python web frameworks at all (intent ``help``).
     """
 
     intent: str
     frameworks: tuple[str, ...]
     text: str
     tokens: tuple[str, ...]
-    category: str | None = None
+    excluded: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    ordinary: tuple[str, ...] = ()
+    needs: tuple[Need, ...] = ()
+    negated_words: tuple[int, ...] = ()
+    selectors: tuple[str, ...] = ()
+    unwanted: tuple[str, ...] = ()
+    list_all: bool = False
+    figure: str = ""
+    least: bool = False
+    criteria: tuple[str, ...] = ()
+    lookup: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
     suggestions: tuple[Suggestion, ...] = ()
     not_covered: tuple[str, ...] = ()
     flow: bool = False
     too_long: bool = False
+    off_topic: bool = False
 
 
 class Matcher:
-    """Resolves framework names and intents against one knowledge base.
+    """Understands messages against one knowledge base.
 
     Built once per knowledge base: an exact index of names and aliases (with and without
-    spaces), the choices for rapidfuzz, and the set of ordinary words never fuzzed.
+    spaces), the choices for rapidfuzz, the words never fuzzed, the cue indexes of
+    ``understanding.yaml`` and the claim search index.
     """
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
+        cues = kb.cues
         self._understood = functools.lru_cache(maxsize=UNDERSTOOD_CACHE)(self._understand)
         self._exact: dict[str, str] = {}
         for fw in kb.frameworks.values():
@@ -289,15 +158,40 @@ class Matcher:
                 self._not_covered.setdefault(key.replace(" ", ""), nc.name)
         self._choices = sorted(k for k in self._exact if " " not in k)
         self._choice_owner = [self._exact[k] for k in self._choices]
-        name_words = {w for k in self._exact for w in k.split()}
         vocab: set[str] = set(STOPWORDS)
         for text in _knowledge_texts(kb):
             vocab.update(words(text))
-        self._vocabulary = frozenset(vocab - name_words)
+        for phrases in (*cues.roles.values(), *cues.negation.values(), *cues.intents.values()):
+            vocab.update(w for p in phrases for w in words(p))
+        # Only whole one-word names leave the vocabulary: "framework" in the alias "pecan
+        # framework" stays an ordinary word that is never fuzzed.
+        self._vocabulary = frozenset(vocab - set(self._choices))
         self._max_words = max((len(k.split()) for k in self._exact), default=1)
         self.needs: PhraseIndex[tuple[str, str]] = PhraseIndex(
             [(t, (q.id, o.id)) for q in kb.questions for o in q.options for t in o.terms]
             + [(t, ("signal", s.id)) for s in kb.signals for t in s.terms]
+        )
+        self.cueing = Cueing(cues)
+        self.index = ClaimIndex(kb)
+        self._selectors: PhraseIndex[str] = PhraseIndex(
+            (t, sel.id) for sel in cues.selectors for t in sel.terms
+        )
+        self._criteria: PhraseIndex[str] = PhraseIndex(
+            (t, c.id) for c in cues.criteria for t in c.terms
+        )
+        self._metrics: PhraseIndex[str] = PhraseIndex(
+            (t, m) for m, ts in cues.metrics.items() for t in ts
+        )
+        self._languages: PhraseIndex[str] = PhraseIndex(
+            (t, lang) for lang, ts in cues.languages.items() for t in ts
+        )
+        self._phrases = {k: tuple(v) for k, v in cues.intents.items()}
+        self._phrases.update(
+            list_all=cues.list_all,
+            all_words=cues.list_all_words,
+            rank=cues.rank_cues,
+            least=cues.least_cues,
+            python_context=cues.python_context,
         )
 
     # ------------------------------------------------------------------ entities
@@ -307,8 +201,14 @@ class Matcher:
 
         Returns ``(framework ids in order of appearance, suggestions, not-covered names)``.
         """
+        mentions, suggestions, not_covered = self.mentions(tokens)
+        return list(dict.fromkeys(m.framework for m in mentions)), suggestions, not_covered
+
+    def mentions(self, tokens: list[str]) -> tuple[list[Mention], list[Suggestion], list[str]]:
+        """Every framework mention with its word position, plus suggestions and not-covered
+        names, in order of appearance."""
         used = [False] * len(tokens)
-        found: list[tuple[int, str]] = []
+        found: list[Mention] = []
         not_covered: list[tuple[int, str]] = []
         for n in range(min(self._max_words, 3), 0, -1):
             for i in range(len(tokens) - n + 1):
@@ -319,7 +219,7 @@ class Matcher:
                     self._exact.get(phrase.replace(" ", "")) if n > 1 else None
                 )
                 if fid is not None:
-                    found.append((i, fid))
+                    found.append(Mention(fid, i, n))
                 else:
                     name = self._not_covered.get(phrase)
                     if name is None:
@@ -333,12 +233,12 @@ class Matcher:
                 continue
             fid, cands = self._fuzzy(token)
             if fid is not None:
-                found.append((i, fid))
+                found.append(Mention(fid, i, 1))
                 used[i] = True
             elif cands:
                 suggestions.append(Suggestion(token, cands))
-        ordered = list(dict.fromkeys(fid for _, fid in sorted(found)))
-        return ordered, suggestions, list(dict.fromkeys(n for _, n in sorted(not_covered)))
+        found.sort(key=lambda m: m.start)
+        return found, suggestions, list(dict.fromkeys(n for _, n in sorted(not_covered)))
 
     def _fuzzable(self, token: str) -> bool:
         return (
@@ -353,8 +253,10 @@ class Matcher:
             token, self._choices, scorer=fuzz.ratio, limit=6, score_cutoff=SUGGEST_CUTOFF
         )
         best: dict[str, float] = {}
-        for _choice, score, idx in hits:
+        for choice, score, idx in hits:
             owner = self._choice_owner[idx]
+            if _swapped(token, choice):
+                score = max(score, float(MATCH_CUTOFF + AMBIGUITY_GAP))
             best[owner] = max(best.get(owner, 0.0), score)
         ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
         if not ranked:
@@ -385,85 +287,213 @@ class Matcher:
         out += [self._choice_owner[idx] for _c, _s, idx in hits]
         return list(dict.fromkeys(out))[:limit]
 
+    # ------------------------------------------------------------------ needs
+
+    def prefill(self, text: str | Iterable[str]) -> tuple[dict[str, str], list[str]]:
+        """Answers and need signals that a sentence already gives, leaving out negated ones.
+
+        ``text`` is the cleaned sentence (its punctuation bounds negation scopes) or its words.
+        Returns ``(question id -> option id, signal ids)``; the first option found for a
+        question wins. "small async API, team knows asyncio" answers what, size, concurrency
+        and asyncio_exp; "not an API" answers nothing.
+        """
+        if isinstance(text, str):
+            toks, clause = split_clauses(text)
+        else:
+            toks = list(text)
+            clause = [0] * len(toks)
+        return _wanted(self.find_needs(toks, clause))
+
+    def find_needs(self, tokens: list[str], clause: list[int]) -> list[Need]:
+        """Every need phrase in ``tokens`` with its negation (``clause``: see
+        :func:`bot.roles.split_clauses`)."""
+        found = self.needs.find(tokens)
+        negated = self.cueing.negated(tokens, clause, [(s, n) for s, n, _ in found])
+        return [Need(q, o, neg, s, n) for (s, n, (q, o)), neg in zip(found, negated, strict=True)]
+
     # ------------------------------------------------------------------ intent
 
     def understand(self, raw: str) -> Understanding:
-        """Clean ``raw`` and work out its intent and entities. Never raises.
+        """Clean ``raw`` and work out its intent, entities and needs. Never raises.
 
         Results are pure functions of ``raw`` and the knowledge base, so the last
         :data:`UNDERSTOOD_CACHE` texts are remembered (a repeated question costs a lookup).
         """
         return self._understood(raw)
 
+    def _has(self, tokens: list[str], kind: str) -> bool:
+        return any(has_phrase(tokens, p) for p in self._phrases[kind])
+
+    def _starts(self, tokens: list[str], kind: str) -> bool:
+        return any(has_phrase(tokens[: len(words(p))], p) for p in self._phrases[kind])
+
     def _understand(self, raw: str) -> Understanding:
         text = clean(raw)
         if len(text) > MAX_MESSAGE_CHARS:
             return Understanding("help", (), text[:200], (), too_long=True)
-        tokens = words(text)
+        tokens, clause = split_clauses(text)
         if not tokens:
             return Understanding("help", (), text, ())
+        mentions, suggestions, not_covered = self.mentions(tokens)
+        mentions = self.cueing.roles(tokens, clause, mentions)
+
+        def role(r: str) -> tuple[str, ...]:
+            return tuple(dict.fromkeys(m.framework for m in mentions if m.role == r))
+
+        excluded, references, ordinary = role(EXCLUDED), role(REFERENCE), role(ORDINARY)
+        # A name that is ruled out or used as a reference anywhere is not also the subject.
+        subjects = tuple(f for f in role(SUBJECT) if f not in excluded and f not in references)
+        named = {i for m in mentions for i in range(m.start, m.end)}
+        rest = [t for i, t in enumerate(tokens) if i not in named]
+        needs = tuple(self.find_needs(tokens, clause))
+        sel_spans = self._selectors.find(tokens)
+        sel_neg = self.cueing.negated(tokens, clause, [(s, n) for s, n, _ in sel_spans])
+        picked = list(zip(sel_spans, sel_neg, strict=True))
+        selectors = tuple(dict.fromkeys(x for (_s, _n, x), neg in picked if not neg))
+        unwanted = tuple(dict.fromkeys(x for (_s, _n, x), neg in picked if neg))
+        criteria = tuple(dict.fromkeys(c for _s, _n, c in self._criteria.find(rest)))
+        metrics = [m for _s, _n, m in self._metrics.find(rest)]
+        languages = tuple(dict.fromkeys(lang for _s, _n, lang in self._languages.find(rest)))
+        flow = self._has(tokens, "flow") or tokens[0] == "recommend"
+        strong = self._has(rest, "recommend")
+        seeks = self._has(tokens, "lookup")
+        question = (
+            self._starts(tokens, "question")
+            or raw.rstrip().endswith("?")
+            or tokens[-1] in _TRAILING_QUESTION
+            or seeks
+        )
+        needy = self._has(rest, "need")
+        list_lead = self._has(tokens[:3], "list") and not needy
+        list_all = self._has(tokens, "list_all") or (
+            self._has(tokens, "all_words") and self._has(tokens, "list") and not subjects
+        )
+        figure = metrics[0] if metrics and self._has(rest, "rank") else ""
+        base = Understanding(
+            "unknown",
+            subjects,
+            text,
+            tuple(tokens),
+            excluded=excluded,
+            references=references,
+            ordinary=ordinary,
+            needs=needs,
+            negated_words=tuple(
+                i for i, neg in enumerate(self.cueing.scope(tokens, clause)) if neg
+            ),
+            selectors=selectors,
+            unwanted=unwanted,
+            list_all=list_all,
+            figure=figure,
+            least=bool(figure) and self._has(rest, "least"),
+            criteria=criteria,
+            languages=languages,
+            suggestions=tuple(suggestions),
+            not_covered=tuple(not_covered),
+            flow=flow and not subjects,
+        )
+
+        def make(intent: str, **changes: object) -> Understanding:
+            return replace(base, intent=intent, **changes)  # type: ignore[arg-type]
+
         joined = " ".join(tokens)
-        fws, suggestions, not_covered = self.resolve(tokens)
-        flow = any(has_phrase(tokens, c) for c in _FLOW_CUES) or tokens[0] == "recommend"
-        category = self._category(tokens)
-
-        def make(intent: str, category: str | None = None) -> Understanding:
-            return Understanding(
-                intent,
-                tuple(fws),
-                text,
-                tuple(tokens),
-                category=category,
-                suggestions=tuple(suggestions),
-                not_covered=tuple(not_covered),
-                flow=flow and not fws,
-            )
-
-        if (joined in _HELP_WORDS or tokens[0] == "help" and not flow) and not fws:
+        if not subjects and (joined in self._phrases["help"] or (tokens[0] == "help" and not flow)):
             return make("help")
-        if len(fws) >= 2:
+        if len(subjects) >= 2:
             return make("compare")
-        need = any(has_phrase(tokens, c) for c in _NEED_CUES)
-        if len(fws) == 1:
+        if len(subjects) == 1:
             return make("about")
-        if (
-            category
-            and not need
-            and (any(has_phrase(tokens, c) for c in _LIST_CUES) or len(tokens) <= 3)
-        ):
-            return make("list", category=category)
-        if flow or need or self._mentions_needs(tokens):
-            if not_covered and not flow:
-                return make("unknown")
+        if list_all and not needs:
+            return make("list")
+        foreign = bool(not_covered or languages) and not self._has(tokens, "python_context")
+        if foreign:
+            return make("unknown")
+        if figure and not strong:
+            return make("list")
+        lookup, spread = self._lookup(rest) if question and not strong else ((), 0)
+        if lookup and spread == 1:
+            return make("about", lookup=lookup)
+        # Needs other than the attributes themselves ("admin screens, security matters") make
+        # the message a description to recommend for, unless it opens as a list question.
+        sel_words = {i for st, n, _x in sel_spans for i in range(st, st + n)}
+        described = any(n.start not in sel_words for n in needs)
+        listing = (
+            list_lead
+            or (not needy and not described)
+            or (self._has(tokens, "list") and not described and not needy)
+        )
+        if (selectors or unwanted) and listing and not strong and not references:
+            return make("list")
+        if lookup:
+            return make("about", lookup=lookup)
+        if flow and not excluded and not references:
             return make("recommend")
-        if category:
-            return make("list", category=category)
-        return make("unknown")
+        if needs or references or excluded:
+            return make("recommend")
+        if ordinary:
+            return make("help", off_topic=True)
+        if not suggestions:
+            if self._describes(rest):
+                return make("recommend")
+            if seeks and (found := self._lookup(rest)[0]):
+                return make("about", lookup=found)
+        if selectors:
+            return make("list")
+        if not_covered or languages or suggestions:
+            return make("unknown")
+        return make("help", off_topic=True)
 
-    def _category(self, tokens: list[str]) -> str | None:
-        for cat, phrases in _CATEGORY_WORDS.items():
-            if any(has_phrase(tokens, p) for p in phrases):
-                return cat
-        return None
+    def _lookup(self, tokens: list[str]) -> tuple[tuple[str, ...], int]:
+        """Frameworks whose claims hold a rare word of the question, best first (at most 3),
+        and how many frameworks hold the rarest of those words (1 or 2; 0 when none)."""
+        terms = self.index.terms(tokens)
+        rare = [t for t in terms if 1 <= self.index.spread(t) <= 2]
+        if not rare:
+            return (), 0
+        # Frameworks holding the rarest words of the question first (a word found in one
+        # framework counts 1, in two 1/2), then BM25 over all the question's words.
+        weight: dict[str, float] = {}
+        for t in rare:
+            owners = self.index.frameworks_with(t)
+            for fid in owners:
+                weight[fid] = weight.get(fid, 0.0) + 1 / len(owners)
+        hits = self.index.search(terms, frameworks=weight, limit=20)
+        relevance = dict(self.index.by_framework(hits))
+        ranked = sorted(weight, key=lambda f: (-weight[f], -relevance.get(f, 0.0), f))
+        return tuple(ranked[:3]), min(self.index.spread(t) for t in rare)
 
-    def prefill(self, tokens: Iterable[str]) -> tuple[dict[str, str], list[str]]:
-        """Answers and need signals that a sentence already gives.
+    def _describes(self, tokens: list[str]) -> bool:
+        """True when a statement of several content words matches what frameworks are best for."""
+        terms = self.index.terms(tokens)
+        if len(terms) < 3:
+            return False
+        return any(
+            h.item.section in ("best_for", "strength") for h in self.index.search(terms, limit=5)
+        )
 
-        Returns ``(question id -> option id, signal ids)``; the first option found for a
-        question wins. "small async API, team knows asyncio" answers what, size, concurrency
-        and asyncio_exp.
-        """
-        answers: dict[str, str] = {}
-        signals: list[str] = []
-        for _start, _n, (qid, oid) in self.needs.find(tokens):
-            if qid == "signal":
-                signals.append(oid)
-            else:
-                answers.setdefault(qid, oid)
-        return answers, list(dict.fromkeys(signals))
 
-    def _mentions_needs(self, tokens: list[str]) -> bool:
-        return bool(self.needs.find(tokens))
+def _swapped(a: str, b: str) -> bool:
+    """True when ``a`` is ``b`` with one pair of neighbouring letters swapped ("djnago")."""
+    return (
+        len(a) == len(b)
+        and len(a) >= 4
+        and a != b
+        and OSA.distance(a, b) == 1
+        and (sorted(a) == sorted(b))
+    )
+
+
+def _wanted(needs: Iterable[Need]) -> tuple[dict[str, str], list[str]]:
+    answers: dict[str, str] = {}
+    signals: list[str] = []
+    for n in needs:
+        if n.negated:
+            continue
+        if n.question == "signal":
+            signals.append(n.option)
+        else:
+            answers.setdefault(n.question, n.option)
+    return answers, list(dict.fromkeys(signals))
 
 
 def _knowledge_texts(kb: KnowledgeBase) -> Iterable[str]:

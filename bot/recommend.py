@@ -51,6 +51,21 @@ class Reason:
 
 
 @dataclass(frozen=True, slots=True)
+class Boost:
+    """Points a framework earns because its own claims match the description (``points`` may
+    be negative when the match is in what to avoid it for); ``why`` is the claim."""
+
+    framework: str
+    points: float
+    why: str
+    sources: tuple[str, ...]
+
+
+#: The cause every :class:`Boost` is reported under.
+MATCHED = Cause("search", "search", "what you described", {})
+
+
+@dataclass(frozen=True, slots=True)
 class Ranked:
     """A framework's place: ``rank`` from 1, ``score`` in points, ``match`` in percent (0-100)."""
 
@@ -120,25 +135,37 @@ def causes_from(
 
 
 def rank(
-    kb: KnowledgeBase, causes: Sequence[Cause], *, limit_reasons: int = 3, explain: int = 10
+    kb: KnowledgeBase,
+    causes: Sequence[Cause],
+    *,
+    limit_reasons: int = 3,
+    explain: int = 10,
+    boosts: Sequence[Boost] = (),
+    leave_out: Iterable[str] = (),
 ) -> Ranking:
     """Rank every full framework of ``kb`` under ``causes``.
 
     Returns a :class:`Ranking` sorted by score (then name). The first ``explain`` entries keep
     their ``limit_reasons`` strongest reasons for and against; the rest carry only their score
-    (:func:`why_not` explains any of them on demand). Cost: one pass over the frameworks with
-    one multiplication per wanted trait.
+    (:func:`why_not` explains any of them on demand). ``boosts`` add points where a framework's
+    own claims match the description; frameworks in ``leave_out`` (ruled out by the person)
+    are not ranked. Cost: one pass over the frameworks with one multiplication per wanted trait.
     """
+    skip = set(leave_out)
+    extra = {b.framework: b for b in boosts}
     wanted: dict[str, float] = {}
     for cause in causes:
         for tid, weight in cause.weights.items():
             wanted[tid] = wanted.get(tid, 0.0) + weight
     wanted = {t: w for t, w in wanted.items() if w}
     spread = sum(abs(w) for c in causes for w in c.weights.values()) * NEUTRAL_SCORE
+    spread += max((abs(b.points) for b in boosts), default=0.0)
     scored: list[tuple[float, str, str]] = []
     for fw in kb.full_frameworks():
+        if fw.id in skip:
+            continue
         traits = fw.traits or {}
-        total = 0.0
+        total = extra[fw.id].points if fw.id in extra else 0.0
         for tid, weight in wanted.items():
             ts = traits.get(tid)
             if ts is not None:
@@ -152,6 +179,9 @@ def rank(
         cons: tuple[Reason, ...] = ()
         if i <= explain:
             reasons = list(_contributions(kb, causes, fid).values())
+            if fid in extra:
+                b = extra[fid]
+                reasons.append(Reason("search", "matches", MATCHED, b.points, b.why, b.sources))
             pros = tuple(
                 sorted((r for r in reasons if r.points > 0), key=lambda r: (-r.points, r.trait))[
                     :limit_reasons

@@ -238,3 +238,88 @@ LEXICON: dict[str, Any] = _obj(
         "additionalProperties": {"type": "array", "items": {"type": "string"}},
     },
 )
+
+_PHRASES = {"type": "array", "items": {"type": "string", "minLength": 1}}
+_CUES = _obj(["before", "after"], before=_PHRASES, after=_PHRASES)
+
+UNDERSTANDING: dict[str, Any] = _obj(
+    [
+        "roles",
+        "negation",
+        "homonyms",
+        "criteria",
+        "attributes",
+        "figures",
+        "languages",
+        "list_all",
+        "intents",
+        "python_context",
+    ],
+    roles=_obj(
+        ["window", "excluded", "reference", "verb_guard"],
+        window={"type": "integer", "minimum": 1, "maximum": 8},
+        excluded=_CUES,
+        reference=_CUES,
+        verb_guard=_PHRASES,
+    ),
+    negation=_obj(
+        ["window", "before", "after", "pseudo", "terminate"],
+        window={"type": "integer", "minimum": 1, "maximum": 20},
+        before=_PHRASES,
+        after=_PHRASES,
+        pseudo=_PHRASES,
+        terminate=_PHRASES,
+    ),
+    homonyms=_obj(
+        ["determiners", "tech", "words"],
+        determiners=_PHRASES,
+        tech=_PHRASES,
+        words={"type": "object", "additionalProperties": _PHRASES},
+    ),
+    criteria={
+        "type": "array",
+        "items": _obj(
+            ["id", "label", "terms", "traits", "topics"],
+            id={"type": "string", "pattern": r"^[a-z0-9_]+$"},
+            label={"type": "string", "minLength": 2},
+            terms={**_PHRASES, "minItems": 1},
+            traits={**_PHRASES, "minItems": 1},
+            topics=_PHRASES,
+        ),
+    },
+    attributes=_obj(
+        ["selectors", "all", "list_cues"],
+        selectors={
+            "type": "array",
+            "items": _obj(
+                ["id", "label", "field", "value", "terms"],
+                id={"type": "string", "pattern": r"^[a-z0-9_]+$"},
+                label={"type": "string", "minLength": 2},
+                field={"enum": ["interface", "async", "sync", "category", "builtin", "trait"]},
+                value={"type": "string", "minLength": 2},
+                terms={**_PHRASES, "minItems": 1},
+            ),
+        },
+        all=_PHRASES,
+        list_cues=_PHRASES,
+    ),
+    figures=_obj(
+        ["rank_cues", "least_cues", "metrics"],
+        rank_cues=_PHRASES,
+        least_cues=_PHRASES,
+        metrics={"type": "object", "additionalProperties": _PHRASES},
+    ),
+    languages={"type": "object", "additionalProperties": _PHRASES},
+    list_all=_PHRASES,
+    intents=_obj(
+        ["list", "need", "flow", "help", "question", "lookup", "recommend"],
+        list=_PHRASES,
+        need=_PHRASES,
+        flow=_PHRASES,
+        help=_PHRASES,
+        question=_PHRASES,
+        lookup=_PHRASES,
+        recommend=_PHRASES,
+    ),
+    python_context=_PHRASES,
+)

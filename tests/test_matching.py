@@ -32,6 +32,11 @@ TYPOS = [
     ("aiohttp", "aiohttp"),
     ("gevent", "gevent"),
     ("pylons", "pylons"),
+    # One swapped pair of letters (OSA distance 1) is forgiven.
+    ("flaks", "flask"),
+    ("djnago", "django"),
+    ("pyrmaid", "pyramid"),
+    ("tornaod", "tornado"),
 ]
 
 
@@ -62,7 +67,7 @@ def test_whole_sentence_does_not_outrank_the_part(engine: Engine) -> None:
     assert engine.matcher.resolve(words("aiohtp server"))[0] == ["aiohttp"]
 
 
-@pytest.mark.parametrize(("text", "candidate"), [("flaks", "flask"), ("sanik", "sanic")])
+@pytest.mark.parametrize(("text", "candidate"), [("djanga", "django"), ("sanik", "sanic")])
 def test_near_miss_gives_did_you_mean_not_a_guess(
     engine: Engine, text: str, candidate: str
 ) -> None:
@@ -99,7 +104,7 @@ INTENTS = [
     ("help", "help", ()),
     ("", "help", ()),
     ("   ", "help", ()),
-    ("banana smoothie recipe", "unknown", ()),
+    ("banana smoothie recipe", "help", ()),
     ("tell me about laravel", "unknown", ()),
 ]
 

@@ -1,0 +1,183 @@
+"""Roles of framework mentions and negation scopes of needs, NegEx style.
+
+Two small pure stages of the understanding pipeline, both driven by
+``knowledge/understanding.yaml``:
+
+- :meth:`Cueing.roles` gives every framework mention a role: ``subject`` (what the message is
+  about), ``excluded`` ("not django", "anything but flask", "we don't want FastAPI"),
+  ``reference`` ("something like flask but async") or ``ordinary`` (the name used as a word: "a
+  flask of coffee", "the tornado last night").
+- :meth:`Cueing.negated` tells which need phrases fall in a negation scope: a trigger before the
+  need ("nothing real-time", "dont want to be locked into any orm") or after it ("an admin is
+  not needed"), within one clause, not past a terminating word ("but", "however").
+
+Clauses come from the punctuation of the cleaned text (:func:`split_clauses`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.knowledge import Cues
+from bot.text import PhraseIndex, words
+
+SUBJECT, EXCLUDED, REFERENCE, ORDINARY = "subject", "excluded", "reference", "ordinary"
+_BREAK = re.compile(r"[,;:!?()\[\]\n]+|\.(?=\s|$)|\s[-–—]+\s")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A framework name found at ``start`` (word index), ``length`` words long."""
+
+    framework: str
+    start: int
+    length: int
+    role: str = SUBJECT
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A phrase match: word index ``start``, ``length`` words, and what it is (``payload``)."""
+
+    start: int
+    length: int
+    payload: tuple[str, ...]
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+
+def split_clauses(text: str) -> tuple[list[str], list[int]]:
+    """Words of ``text`` and, for each word, the number of the clause it stands in.
+
+    Clauses end at , ; : ! ? brackets, a full stop followed by space, and dashes between spaces.
+    The words are exactly :func:`bot.text.words` of the whole text.
+    """
+    toks: list[str] = []
+    clause: list[int] = []
+    for n, part in enumerate(_BREAK.split(text)):
+        ws = words(part)
+        toks += ws
+        clause += [n] * len(ws)
+    return toks, clause
+
+
+def _index(groups: dict[str, Sequence[str]]) -> PhraseIndex[tuple[str, ...]]:
+    kinds: dict[str, list[str]] = {}
+    for kind, phrases in groups.items():
+        for p in phrases:
+            kinds.setdefault(p, []).append(kind)
+    return PhraseIndex((p, tuple(k)) for p, k in kinds.items())
+
+
+class Cueing:
+    """Applies the role and negation cues of one knowledge base. Built once at start-up."""
+
+    def __init__(self, cues: Cues) -> None:
+        self.cues = cues
+        self._role_cues = _index({k: v for k, v in cues.roles.items() if k != "verb_guard"})
+        self._neg_cues = _index(dict(cues.negation))
+        self._verb_guard = frozenset(cues.roles["verb_guard"])
+        self._determiners = frozenset(cues.determiners)
+        self._tech = PhraseIndex((t, t) for t in cues.tech)
+        self._homonyms = {fid: PhraseIndex((w, w) for w in ws) for fid, ws in cues.homonyms.items()}
+
+    # ------------------------------------------------------------------ roles
+
+    def roles(
+        self, tokens: Sequence[str], clause: Sequence[int], mentions: Sequence[Mention]
+    ) -> list[Mention]:
+        """The same mentions with their roles set (see the module docstring)."""
+        spans = [Span(s, n, k) for s, n, k in self._role_cues.find(tokens)]
+        tech = {s for s, n, _ in self._tech.find(tokens) for s in range(s, s + n)}
+        own = {i for m in mentions for i in range(m.start, m.end)}
+        has_tech = bool(tech - own)
+        out = []
+        for m in mentions:
+            role = SUBJECT
+            if self._ordinary(tokens, m, has_tech):
+                role = ORDINARY
+            elif self._cued(spans, tokens, clause, m, "excluded"):
+                role = EXCLUDED
+            elif self._cued(spans, tokens, clause, m, "reference"):
+                role = REFERENCE
+            out.append(Mention(m.framework, m.start, m.length, role))
+        return out
+
+    def _cued(
+        self,
+        spans: Sequence[Span],
+        tokens: Sequence[str],
+        clause: Sequence[int],
+        m: Mention,
+        kind: str,
+    ) -> bool:
+        window = self.cues.role_window
+        for s in spans:
+            if f"{kind}.before" in s.payload and s.end <= m.start and m.start - s.end <= window:
+                if clause[s.start] != clause[m.start]:
+                    continue
+                if kind == "reference" and s.start > 0 and tokens[s.start - 1] in self._verb_guard:
+                    continue
+                return True
+            if f"{kind}.after" in s.payload and m.end <= s.start <= m.end + 1:
+                if clause[s.start] == clause[m.start]:
+                    return True
+        return False
+
+    def _ordinary(self, tokens: Sequence[str], m: Mention, has_tech: bool) -> bool:
+        index = self._homonyms.get(m.framework)
+        if index is None or has_tech:
+            return False
+        before = tokens[m.start - 1] if m.start > 0 else ""
+        after = tokens[m.end] if m.end < len(tokens) else ""
+        if after == "of" and before in self._determiners:
+            return True
+        return bool(index.find(tokens))
+
+    # ------------------------------------------------------------------ negation
+
+    def scope(self, tokens: Sequence[str], clause: Sequence[int]) -> list[bool]:
+        """For each word, whether it stands in the scope of a ``before`` negation trigger."""
+        cues = [Span(s, n, k) for s, n, k in self._neg_cues.find(tokens)]
+        ends = [c.start for c in cues if "terminate" in c.payload]
+        out = [False] * len(tokens)
+        for t in cues:
+            if "before" not in t.payload or "pseudo" in t.payload:
+                continue
+            for i in range(t.end, min(len(tokens), t.end + self.cues.negation_window + 1)):
+                if clause[i] != clause[t.start] or any(t.end + 1 < e <= i for e in ends):
+                    break
+                out[i] = True
+        return out
+
+    def negated(
+        self, tokens: Sequence[str], clause: Sequence[int], spans: Sequence[tuple[int, int]]
+    ) -> list[bool]:
+        """For each ``(start, length)`` need span, whether it falls in a negation scope."""
+        cues = [Span(s, n, k) for s, n, k in self._neg_cues.find(tokens)]
+        triggers = [c for c in cues if "pseudo" not in c.payload]
+        ends = [c.start for c in cues if "terminate" in c.payload]
+        window = self.cues.negation_window
+        out = []
+        for start, length in spans:
+            hit = False
+            for t in triggers:
+                if clause[t.start] != clause[start]:
+                    continue
+                if "before" in t.payload and t.end <= start and start - t.end <= window:
+                    # A terminating word ends the scope, unless it is right after the trigger
+                    # ("don't want ...", "do not need ...").
+                    if not any(t.end + 1 < e < start for e in ends):
+                        hit = True
+                elif "after" in t.payload and start + length <= t.start <= start + length + 2:
+                    hit = True
+            out.append(hit)
+        return out

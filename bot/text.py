@@ -1,0 +1,127 @@
+"""Text primitives shared by the understanding stages: cleaning, words, stems, phrase lookup.
+
+Pure functions and one small index; nothing here knows about frameworks.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Generic, TypeVar
+
+#: Longest message, in characters, that is understood; longer ones get a polite refusal.
+MAX_MESSAGE_CHARS = 4000
+STOPWORDS = frozenset(
+    """
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing done down during each few for from further
+had has have having he her here hers him his how i if in into is it its itself just me more most
+my no nor not now of off on once only or other our ours out over own same she should so some such
+than that the their them then there these they this those through to too under until up very
+was we were what when where which while who whom why will with would you your yours yourself
+us vs versus v compare comparison difference differences between better best which one
+tell know about please thanks thank hi hello hey ok okay want need use using used get got
+framework frameworks python web library libraries really much many like also lot lots good
+""".split()
+)
+
+_MARKUP = re.compile(
+    r"<[!@#][^>]*>"  # Slack <!channel> <!here> <@U123> <#C1|x>; Discord <@123>
+    r"|<a?:\w+:\d+>"  # Discord custom emoji
+    r"|@(?:everyone|here|channel)\b",  # plain-text mass mentions
+    re.IGNORECASE,
+)
+_SLACK_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+_WORD = re.compile(r"[a-z0-9][a-z0-9.+#-]*[a-z0-9+#]|[a-z0-9]")
+
+
+def clean(text: str) -> str:
+    """Strip platform mentions and markup, fold Unicode (NFKC) and collapse white space.
+
+    ``<!channel>``, ``<!here>``, ``<@U123>``, ``@everyone`` and ``@here`` are removed so they can
+    never be echoed back live. Slack links keep their label. Returns at most
+    :data:`MAX_MESSAGE_CHARS` + 1 characters so that callers can still tell a message was long.
+    """
+    text = unicodedata.normalize("NFKC", text[: MAX_MESSAGE_CHARS * 4])
+    text = _SLACK_LINK.sub(r"\2", text)
+    text = _MARKUP.sub(" ", text)
+    text = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
+    return " ".join(text.split())[: MAX_MESSAGE_CHARS + 1]
+
+
+_SUFFIX = re.compile(r"(?<=[a-z0-9])-(like|style|esque|ish|based)\b")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens of ``text`` (letters, digits and ``.+#-`` inside a word).
+
+    A name with a "-like"/"-style" suffix is two words ("flask-like" -> flask, like), so the
+    name still resolves and the suffix can cue its role.
+    """
+    return _WORD.findall(_SUFFIX.sub(r" \1", text.lower().replace("’", "'")))
+
+
+def stem(word: str) -> str:
+    """A crude, consistent stem: lower case, trailing plural ``s`` dropped from long words."""
+    word = word.lower()
+    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+@functools.lru_cache(maxsize=4096)
+def _phrase_words(phrase: str) -> tuple[str, ...]:
+    return tuple(words(phrase))
+
+
+def has_phrase(tokens: Sequence[str], phrase: str) -> bool:
+    """True when the words of ``phrase`` appear consecutively in ``tokens``."""
+    target = _phrase_words(phrase)
+    n = len(target)
+    if n == 0:
+        return False
+    first = target[0]
+    if n == 1:
+        return first in tokens
+    return any(
+        tokens[i] == first and tuple(tokens[i : i + n]) == target
+        for i in range(len(tokens) - n + 1)
+    )
+
+
+T = TypeVar("T")
+
+
+class PhraseIndex(Generic[T]):
+    """Finds known phrases in a token list, longest first, without overlaps.
+
+    Matching is on :func:`stem` of each word, so "websockets" finds "websocket". Lookup costs
+    grow with the message, not with the number of phrases.
+    """
+
+    def __init__(self, items: Iterable[tuple[str, T]]) -> None:
+        by_first: dict[str, list[tuple[tuple[str, ...], T]]] = {}
+        for phrase, payload in items:
+            key = tuple(stem(w) for w in words(phrase))
+            if key:
+                by_first.setdefault(key[0], []).append((key, payload))
+        for entries in by_first.values():
+            entries.sort(key=lambda e: -len(e[0]))
+        self._by_first = by_first
+
+    def find(self, tokens: Iterable[str]) -> list[tuple[int, int, T]]:
+        """Return ``(start, length, payload)`` for each match, left to right."""
+        stems = [stem(t) for t in tokens]
+        out: list[tuple[int, int, T]] = []
+        i = 0
+        while i < len(stems):
+            for key, payload in self._by_first.get(stems[i], ()):
+                if tuple(stems[i : i + len(key)]) == key:
+                    out.append((i, len(key), payload))
+                    i += len(key)
+                    break
+            else:
+                i += 1
+        return out
