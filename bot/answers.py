@@ -243,11 +243,11 @@ class Answerer:
             used += [s for c in f.categories for s in c.sources]
             used += [s for x in f.community for s in x.sources]
             used += [s for i in f.interface for s in i.sources]
-        for c in self._criteria(criteria):
-            for tid in c.traits:
-                rows.insert(
-                    0, self._row(self.kb.traits.get(tid, tid), fws, partial(_trait_cell, tid=tid))
-                )
+        rows[:0] = [
+            self._row(self.kb.traits.get(tid, tid), fws, partial(_trait_cell, tid=tid))
+            for c in self._criteria(criteria)
+            for tid in c.traits
+        ]
         paragraphs = lead + self._differences(fws, used)
         verdict = []
         for f in fws:

@@ -153,7 +153,7 @@ class Cueing:
             if "before" not in t.payload or "pseudo" in t.payload:
                 continue
             for i in range(t.end, min(len(tokens), t.end + self.cues.negation_window + 1)):
-                if clause[i] != clause[t.start] or any(t.end + 1 < e <= i for e in ends):
+                if clause[i] != clause[t.start] or any(t.end < e <= i for e in ends):
                     break
                 out[i] = True
         return out
@@ -173,9 +173,9 @@ class Cueing:
                 if clause[t.start] != clause[start]:
                     continue
                 if "before" in t.payload and t.end <= start and start - t.end <= window:
-                    # A terminating word ends the scope, unless it is right after the trigger
+                    # A terminating word ends the scope, unless it is the trigger's next word
                     # ("don't want ...", "do not need ...").
-                    if not any(t.end + 1 < e < start for e in ends):
+                    if not any(t.end < e < start for e in ends):
                         hit = True
                 elif "after" in t.payload and start + length <= t.start <= start + length + 2:
                     hit = True
