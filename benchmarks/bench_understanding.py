@@ -128,11 +128,14 @@ def misses(outcomes: Iterable[Outcome]) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--show", choices=HALVES, help="print the misses of this half")
+    parser.add_argument(
+        "--only", choices=HALVES, help="evaluate one half only (tune with --only dev)"
+    )
     args = parser.parse_args(argv)
     engine = Engine(load(DEFAULT_KNOWLEDGE_DIR))
-    outcomes = {h: evaluate(engine, h) for h in HALVES}
+    outcomes = {h: evaluate(engine, h) for h in HALVES if args.only in (None, h)}
     print(table({h: accuracy(o) for h, o in outcomes.items()}))
-    if args.show:
+    if args.show and args.show in outcomes:
         print(f"\nmisses ({args.show}):\n" + misses(outcomes[args.show]))
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import partial
 
-from bot.facts import FactIndex, figure_text
+from bot.facts import figure_text
 from bot.knowledge import Claim, Criterion, Framework, KnowledgeBase
 from bot.matching import MAX_MESSAGE_CHARS, Matcher, Understanding
 from bot.queries import Queries, cite
@@ -48,7 +48,6 @@ class Answerer:
     def __init__(self, kb: KnowledgeBase, matcher: Matcher) -> None:
         self.kb = kb
         self.matcher = matcher
-        self.facts = FactIndex(kb)
         self.queries = Queries(kb, matcher.index, self.refs)
 
     # ------------------------------------------------------------------ helpers
@@ -129,7 +128,8 @@ class Answerer:
     def about(self, fid: str, tokens: Sequence[str], not_covered: Sequence[str] = ()) -> Reply:
         """A framework's summary, the facts matching the question, figures and hello-world."""
         fw = self.kb.frameworks[fid]
-        hits = self.facts.search(fid, tokens)
+        index = self.matcher.index
+        hits = [h.item for h in index.search(index.terms(tokens), frameworks=[fid], limit=3)]
         used: list[str] = list(fw.summary.sources)
         paragraphs = [with_cite(fw.summary)]
         if hits:
@@ -427,7 +427,9 @@ class Answerer:
         leaving out names and every word in a negation scope."""
         skip = {i for n in u.needs if n.negated for i in range(n.start, n.start + n.length)}
         skip.update(u.negated_words)
-        terms = self.matcher.index.terms([t for i, t in enumerate(u.tokens) if i not in skip])
+        index = self.matcher.index
+        words_ = [t for i, t in enumerate(u.tokens) if i not in skip]
+        terms = [t for t in index.terms(words_) if index.specific(t)]
         if not terms:
             return []
         totals: dict[str, float] = {}

@@ -1,10 +1,7 @@
-"""Retrieve the facts about one framework that best answer a question.
+"""The retrievable statements of a framework entry, and how figures are written.
 
 Each framework's claims (facts, history, built-ins, figures...) become :class:`Item` values
-with topic and text stems, indexed once at start-up. A question is reduced to content words,
-expanded with the lexicon's synonyms ("event loop" -> uvloop, asyncio) and scored against one
-framework's items: a topic hit counts 3, a word of the text 1. The work per question depends on
-the framework's own items, not on the size of the knowledge base.
+with their section, topic stems and text stems; :class:`bot.search.ClaimIndex` indexes them.
 """
 
 from __future__ import annotations
@@ -12,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.knowledge import Framework, KnowledgeBase
-from bot.text import STOPWORDS, PhraseIndex, stem, words
+from bot.knowledge import Framework
+from bot.text import STOPWORDS, stem, words
 
 _BUILTIN_TOPICS = {
     "orm": ("orm", "database", "sql", "model", "models"),
@@ -27,11 +24,6 @@ _METRIC_LABEL = {
     "stackoverflow_questions": "Stack Overflow questions",
     "survey_share_percent": "share of developers in a survey (%)",
 }
-#: Question words that say nothing about which fact is wanted.
-_QUESTION_NOISE = frozenset(
-    "does do is are what which who whom how when why can could will would use uses used tell "
-    "me about it its there have has any support supports".split()
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,41 +126,3 @@ def items_of(fw: Framework) -> list[Item]:
         Item(section, text, srcs, _stems(topics), _stems([text]))
         for section, text, srcs, topics in raw
     ]
-
-
-class FactIndex:
-    """Per-framework items and a synonym index, built once from a knowledge base."""
-
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self._items = {fid: items_of(fw) for fid, fw in kb.frameworks.items()}
-        self._synonyms: PhraseIndex[tuple[str, ...]] = PhraseIndex(kb.synonyms.items())
-        self._names = {
-            key
-            for fw in kb.frameworks.values()
-            for n in (fw.name, fw.id, *fw.aliases)
-            if " " not in (key := " ".join(words(n)))
-        }
-
-    def query_terms(self, tokens: Iterable[str]) -> set[str]:
-        """Content stems of a question plus their synonyms, minus framework names and noise."""
-        toks = [t for t in tokens if t not in self._names]
-        terms = {stem(t) for t in toks if t not in STOPWORDS and t not in _QUESTION_NOISE}
-        for _start, _n, expansions in self._synonyms.find(toks):
-            terms.update(stem(w) for e in expansions for w in words(e))
-        return terms
-
-    def search(self, framework_id: str, tokens: Iterable[str], limit: int = 3) -> list[Item]:
-        """The ``limit`` items of ``framework_id`` that best match ``tokens``, best first.
-
-        Empty when the question has no content words (e.g. just "flask").
-        """
-        terms = self.query_terms(tokens)
-        if not terms:
-            return []
-        scored: list[tuple[int, int, Item]] = []
-        for pos, item in enumerate(self._items.get(framework_id, [])):
-            score = sum(3 if t in item.topics else 1 if t in item.stems else 0 for t in terms)
-            if score:
-                scored.append((score, pos, item))
-        scored.sort(key=lambda s: (-s[0], s[1]))
-        return [item for _, _, item in scored[:limit]]

@@ -158,21 +158,22 @@ class Matcher:
                 self._not_covered.setdefault(key.replace(" ", ""), nc.name)
         self._choices = sorted(k for k in self._exact if " " not in k)
         self._choice_owner = [self._exact[k] for k in self._choices]
-        vocab: set[str] = set(STOPWORDS)
-        for text in _knowledge_texts(kb):
+        self.index = ClaimIndex(kb)
+        vocab: set[str] = set(STOPWORDS) | self.index.vocabulary
+        for text in _vocabulary_texts(kb):
             vocab.update(words(text))
         for phrases in (*cues.roles.values(), *cues.negation.values(), *cues.intents.values()):
             vocab.update(w for p in phrases for w in words(p))
         # Only whole one-word names leave the vocabulary: "framework" in the alias "pecan
         # framework" stays an ordinary word that is never fuzzed.
-        self._vocabulary = frozenset(vocab - set(self._choices))
+        names = set(self._choices)
+        self._vocabulary = frozenset(vocab - names - {stem(n) for n in names})
         self._max_words = max((len(k.split()) for k in self._exact), default=1)
         self.needs: PhraseIndex[tuple[str, str]] = PhraseIndex(
             [(t, (q.id, o.id)) for q in kb.questions for o in q.options for t in o.terms]
             + [(t, ("signal", s.id)) for s in kb.signals for t in s.terms]
         )
         self.cueing = Cueing(cues)
-        self.index = ClaimIndex(kb)
         self._selectors: PhraseIndex[str] = PhraseIndex(
             (t, sel.id) for sel in cues.selectors for t in sel.terms
         )
@@ -357,11 +358,12 @@ class Matcher:
         flow = self._has(tokens, "flow") or tokens[0] == "recommend"
         strong = self._has(rest, "recommend")
         seeks = self._has(tokens, "lookup")
+        # A question, or a description that seeks a framework by name with no need in it.
         question = (
             self._starts(tokens, "question")
             or raw.rstrip().endswith("?")
             or tokens[-1] in _TRAILING_QUESTION
-            or seeks
+            or (seeks and not needs)
         )
         needy = self._has(rest, "need")
         list_lead = self._has(tokens[:3], "list") and not needy
@@ -405,12 +407,13 @@ class Matcher:
             return make("about")
         if list_all and not needs:
             return make("list")
-        foreign = bool(not_covered or languages) and not self._has(tokens, "python_context")
-        if foreign:
+        python = self._has(tokens, "python_context")
+        if (not_covered or languages) and not python:
             return make("unknown")
         if figure and not strong:
             return make("list")
-        lookup, spread = self._lookup(rest) if question and not strong else ((), 0)
+        asks_lookup = question and not strong and not references and not excluded
+        lookup, spread = self._lookup(rest) if asks_lookup else ((), 0)
         if lookup and spread == 1:
             return make("about", lookup=lookup)
         # Needs other than the attributes themselves ("admin screens, security matters") make
@@ -432,6 +435,8 @@ class Matcher:
             return make("recommend")
         if ordinary:
             return make("help", off_topic=True)
+        if strong or not_covered or languages:
+            return make("recommend")
         if not suggestions:
             if self._describes(rest):
                 return make("recommend")
@@ -447,20 +452,27 @@ class Matcher:
         """Frameworks whose claims hold a rare word of the question, best first (at most 3),
         and how many frameworks hold the rarest of those words (1 or 2; 0 when none)."""
         terms = self.index.terms(tokens)
-        rare = [t for t in terms if 1 <= self.index.spread(t) <= 2]
+        groups = [self.index.frameworks_with(t) for t in terms]
+        # Two neighbouring content words are a phrase ("app engine"), rarer than either word.
+        content = [t for t in tokens if t in terms]
+        groups += [
+            self.index.phrase_owners(pair)
+            for pair in zip(content, content[1:], strict=False)
+            if " ".join(pair) in " ".join(tokens)
+        ]
+        rare = [g for g in groups if 1 <= len(g) <= 2]
         if not rare:
             return (), 0
         # Frameworks holding the rarest words of the question first (a word found in one
         # framework counts 1, in two 1/2), then BM25 over all the question's words.
         weight: dict[str, float] = {}
-        for t in rare:
-            owners = self.index.frameworks_with(t)
+        for owners in rare:
             for fid in owners:
                 weight[fid] = weight.get(fid, 0.0) + 1 / len(owners)
         hits = self.index.search(terms, frameworks=weight, limit=20)
         relevance = dict(self.index.by_framework(hits))
         ranked = sorted(weight, key=lambda f: (-weight[f], -relevance.get(f, 0.0), f))
-        return tuple(ranked[:3]), min(self.index.spread(t) for t in rare)
+        return tuple(ranked[:3]), min(len(g) for g in rare)
 
     def _describes(self, tokens: list[str]) -> bool:
         """True when a statement of several content words matches what frameworks are best for."""
@@ -496,18 +508,10 @@ def _wanted(needs: Iterable[Need]) -> tuple[dict[str, str], list[str]]:
     return answers, list(dict.fromkeys(signals))
 
 
-def _knowledge_texts(kb: KnowledgeBase) -> Iterable[str]:
+def _vocabulary_texts(kb: KnowledgeBase) -> Iterable[str]:
+    """The knowledge's own words outside the claims (those come from the claim index)."""
     for fw in kb.frameworks.values():
         yield fw.summary.text
-        for claim in (
-            *fw.facts,
-            *fw.history,
-            *fw.strengths,
-            *fw.weaknesses,
-            *fw.best_for,
-            *fw.avoid_when,
-        ):
-            yield claim.text
     for q in kb.questions:
         yield q.prompt
         for opt in q.options:

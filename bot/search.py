@@ -28,8 +28,9 @@ _WEIGHTS = (1.0, 2.0, 0.5)
 QUESTION_NOISE = frozenset(
     "does do is are was were what which who whom how when why can could will would use uses "
     "used using tell me about it its there have has any support supports one ones thing things "
-    "came come comes made make makes run runs running built build pick choose option options "
-    "something anything someone lol pls plz tbh ngl hmm um uh guys folks anyone".split()
+    "came come comes run runs running pick choose option options "
+    "something anything someone lol pls plz tbh ngl hmm um uh guys folks anyone want wants "
+    "wanted need needs needed else boss team".split()
 )
 #: Section -> words indexed with each of its rows, so "who uses" finds the users row.
 _SECTION_WORDS = {
@@ -94,9 +95,11 @@ class ClaimIndex:
             "INSERT INTO claims(text, topics, section, fw) VALUES (?, ?, ?, ?)", rows
         )
         self._owners = {w: frozenset(fids) for w, fids in vocab.items()}
+        self._count = len(kb.frameworks)
         self._synonyms: PhraseIndex[tuple[str, ...]] = PhraseIndex(kb.synonyms.items())
+        # One-word names only: "async" in an alias such as "falcon async" stays a content word.
         names = (n for fw in kb.frameworks.values() for n in (fw.name, fw.id, *fw.aliases))
-        self._names = {w for n in names for w in words(n)} - STOPWORDS
+        self._names = {ws[0] for n in names if len(ws := words(n)) == 1}
 
     def terms(self, tokens: Sequence[str], *, keep_names: bool = False) -> list[str]:
         """The content words of a question plus their synonyms (no stop words, no names)."""
@@ -106,9 +109,28 @@ class ClaimIndex:
             out += [w for e in expansions for w in words(e)]
         return list(dict.fromkeys(out))
 
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every stem and topic word of the claims (see :func:`bot.text.stem`)."""
+        return frozenset(self._owners)
+
     def spread(self, term: str) -> int:
         """How many frameworks' claims contain ``term`` (0 when none): 1 means distinctive."""
         return len(self.frameworks_with(term))
+
+    def phrase_owners(self, phrase: Sequence[str]) -> frozenset[str]:
+        """Ids of the frameworks with a claim that holds these words in this order."""
+        parts = [t for w in phrase for t in _TOKEN.findall(w.lower())]
+        if not parts:
+            return frozenset()
+        query = '{text topics}: "' + " ".join(parts) + '"'
+        rows = self._db.execute("SELECT rowid FROM claims WHERE claims MATCH ?", (query,))
+        return frozenset(self._items[r - 1][0] for (r,) in rows)
+
+    def specific(self, term: str) -> bool:
+        """False when ``term`` is in the claims of more than a quarter of the frameworks (and
+        more than 3): a word too common to say which framework is meant."""
+        return self.spread(term) <= max(3, self._count // 4)
 
     def frameworks_with(self, term: str) -> frozenset[str]:
         """Ids of the frameworks whose claims contain ``term`` (compared by :func:`stem`)."""

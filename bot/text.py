@@ -63,12 +63,16 @@ def words(text: str) -> list[str]:
     return _WORD.findall(_SUFFIX.sub(r" \1", text.lower().replace("’", "'")))
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A crude, consistent stem: lower case, trailing plural ``s`` dropped from long words."""
+    """A crude, consistent stem: lower case, a trailing plural ``s`` dropped from words of four
+    letters or more ("orms" -> "orm", "apis" -> "api"; not "class", "status", "analysis")."""
     word = word.lower()
-    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+    if len(word) < 4 or not word.endswith("s") or word.endswith(("ss", "us")):
+        return word
+    if word.endswith("is") and len(word) > 4:
+        return word
+    return word[:-1]
 
 
 @functools.lru_cache(maxsize=4096)
