@@ -194,6 +194,8 @@ class Matcher:
             least=cues.least_cues,
             python_context=cues.python_context,
         )
+        self._cue_index = {k: PhraseIndex((p, k) for p in v) for k, v in self._phrases.items()}
+        self._help = frozenset(" ".join(words(p)) for p in self._phrases["help"]) | {"?"}
 
     # ------------------------------------------------------------------ entities
 
@@ -323,10 +325,11 @@ class Matcher:
         return self._understood(raw)
 
     def _has(self, tokens: list[str], kind: str) -> bool:
-        return any(has_phrase(tokens, p) for p in self._phrases[kind])
+        return bool(self._cue_index[kind].find(tokens))
 
     def _starts(self, tokens: list[str], kind: str) -> bool:
-        return any(has_phrase(tokens[: len(words(p))], p) for p in self._phrases[kind])
+        found = self._cue_index[kind].find(tokens[:4])
+        return bool(found) and found[0][0] == 0
 
     def _understand(self, raw: str) -> Understanding:
         text = clean(raw)
