@@ -32,6 +32,8 @@ BOOST_POINTS = 6.0
 #: earns all of BOOST_POINTS; weaker matches earn their share, under BOOST_MIN points none.
 BOOST_FULL = 20.0
 BOOST_MIN = 1.0
+#: A negated need pushes the other way with this share of its weights ("nothing real-time").
+NEGATED_SHARE = 0.5
 #: Share of a trait's scores a reference framework passes on ("like flask": flask's traits).
 REFERENCE_SHARE = 0.5
 _MATCH_SECTIONS = {"best_for": 1.0, "strength": 0.6, "avoid_when": -0.8, "weakness": -0.5}
@@ -90,8 +92,12 @@ class Answerer:
             return self.about(u.frameworks[0], u.tokens, u.not_covered)
         if u.intent == "about" and u.lookup:
             return self.queries.lookup(u)
+        if u.intent == "list" and u.figure:
+            return self.queries.figures(u)
+        if u.intent == "list" and u.lookup and not u.selectors:
+            return self.queries.lookup(u)
         if u.intent == "list":
-            return self.queries.figures(u) if u.figure else self.queries.listing(u)
+            return self.queries.listing(u)
         if u.intent == "recommend":
             return self.recommend(u)
         if u.intent == "help":
@@ -403,7 +409,7 @@ class Answerer:
                     "negated",
                     f"not:{n.question}={n.option}",
                     f"you do not want {label[:1].lower() + label[1:]}",
-                    {t: -w for t, w in weights.items()},
+                    {t: -NEGATED_SHARE * w for t, w in weights.items()},
                 )
             )
         return list({c.key: c for c in out}.values())

@@ -226,6 +226,7 @@ class Cues:
     roles: Mapping[str, tuple[str, ...]]
     negation_window: int
     negation: Mapping[str, tuple[str, ...]]
+    homonym_window: int
     determiners: tuple[str, ...]
     tech: tuple[str, ...]
     homonyms: Mapping[str, tuple[str, ...]]
@@ -233,6 +234,7 @@ class Cues:
     selectors: tuple[Selector, ...]
     list_all_words: tuple[str, ...]
     list_cues: tuple[str, ...]
+    union: tuple[str, ...]
     rank_cues: tuple[str, ...]
     least_cues: tuple[str, ...]
     metrics: Mapping[str, tuple[str, ...]]
@@ -240,6 +242,7 @@ class Cues:
     list_all: tuple[str, ...]
     intents: Mapping[str, tuple[str, ...]]
     python_context: tuple[str, ...]
+    language_context: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -666,6 +669,7 @@ def _cues(d: Mapping[str, Any]) -> Cues:
         },
         negation_window=neg["window"],
         negation={k: tuple(neg[k]) for k in ("before", "after", "pseudo", "terminate")},
+        homonym_window=hom["window"],
         determiners=tuple(hom["determiners"]),
         tech=tuple(hom["tech"]),
         homonyms={k: tuple(v) for k, v in hom["words"].items()},
@@ -681,6 +685,7 @@ def _cues(d: Mapping[str, Any]) -> Cues:
         ),
         list_all_words=tuple(attrs["all"]),
         list_cues=tuple(attrs["list_cues"]),
+        union=tuple(attrs["union"]),
         rank_cues=tuple(figs["rank_cues"]),
         least_cues=tuple(figs["least_cues"]),
         metrics={k: tuple(v) for k, v in figs["metrics"].items()},
@@ -688,4 +693,5 @@ def _cues(d: Mapping[str, Any]) -> Cues:
         list_all=tuple(d["list_all"]),
         intents={k: tuple(v) for k, v in d["intents"].items()},
         python_context=tuple(d["python_context"]),
+        language_context=tuple(d["language_context"]),
     )

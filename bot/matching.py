@@ -49,6 +49,10 @@ __all__ = [
     "words",
 ]
 
+#: Words that ask for several frameworks ("which frameworks go with sqlalchemy").
+_PLURAL_WORDS = frozenset({"frameworks", "ones", "libraries", "libs", "toolkits"})
+#: Words that name what a look-up seeks ("which framework ..."), as opposed to "which one".
+_FRAMEWORK_WORDS = frozenset({"framework", "frameworks", "lib", "library", "toolkit"})
 #: A message that ends in one of these words asks a question ("... started as a joke, which").
 _TRAILING_QUESTION = frozenset({"which", "who", "what", "name", "anyone"})
 #: How many understood texts :meth:`Matcher.understand` remembers.
@@ -95,7 +99,8 @@ class Understanding:
         needs: the needs it names, negated or not; ``negated_words``: indexes of the words
             that stand in a negation scope ("don't want to spend weeks *wiring components*").
         selectors: attribute selector ids asked for ("asgi", "full_stack"); ``unwanted``: the
-            ones it negates ("don't support WSGI").
+            ones it negates ("don't support WSGI"); ``union``: frameworks with any of them
+            ("async and full-stack ones") rather than all ("sync-only microframeworks").
         list_all: it asks for every framework covered.
         figure: a community metric to rank by ("github_stars"); ``least``: lowest first.
         criteria: what a comparison should lead with ("speed", "realtime").
@@ -119,6 +124,7 @@ class Understanding:
     negated_words: tuple[int, ...] = ()
     selectors: tuple[str, ...] = ()
     unwanted: tuple[str, ...] = ()
+    union: bool = False
     list_all: bool = False
     figure: str = ""
     least: bool = False
@@ -193,7 +199,9 @@ class Matcher:
             rank=cues.rank_cues,
             least=cues.least_cues,
             python_context=cues.python_context,
+            union_words=cues.union,
         )
+        self._language_context = frozenset(cues.language_context)
         self._cue_index = {k: PhraseIndex((p, k) for p in v) for k, v in self._phrases.items()}
         self._help = frozenset(" ".join(words(p)) for p in self._phrases["help"]) | {"?"}
 
@@ -258,7 +266,7 @@ class Matcher:
         best: dict[str, float] = {}
         for choice, score, idx in hits:
             owner = self._choice_owner[idx]
-            if _swapped(token, choice):
+            if _swapped(token, choice) or _one_letter_off(token, choice):
                 score = max(score, float(MATCH_CUTOFF + AMBIGUITY_GAP))
             best[owner] = max(best.get(owner, 0.0), score)
         ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -355,18 +363,26 @@ class Matcher:
         picked = list(zip(sel_spans, sel_neg, strict=True))
         selectors = tuple(dict.fromkeys(x for (_s, _n, x), neg in picked if not neg))
         unwanted = tuple(dict.fromkeys(x for (_s, _n, x), neg in picked if neg))
+        sel_words = {i for st, n, _x in sel_spans for i in range(st, st + n)}
         criteria = tuple(dict.fromkeys(c for _s, _n, c in self._criteria.find(rest)))
         metrics = [m for _s, _n, m in self._metrics.find(rest)]
-        languages = tuple(dict.fromkeys(lang for _s, _n, lang in self._languages.find(rest)))
+        spoken = self._languages.find(rest)
+        languages = tuple(dict.fromkeys(lang for _s, _n, lang in spoken))
+        # "ex-java folks": a language followed by a background word is context, not the ask.
+        background = all(
+            rest[st + n : st + n + 1] and rest[st + n] in self._language_context
+            for st, n, _lang in spoken
+        )
         flow = self._has(tokens, "flow") or tokens[0] == "recommend"
         strong = self._has(rest, "recommend")
         seeks = self._has(tokens, "lookup")
-        # A question, or a description that seeks a framework by name with no need in it.
+        # "can't ..." opens a statement, not a question.
+        opens_question = self._starts(tokens, "question") and tokens[1:2] != ["t"]
         question = (
-            self._starts(tokens, "question")
+            opens_question
             or raw.rstrip().endswith("?")
             or tokens[-1] in _TRAILING_QUESTION
-            or (seeks and not needs)
+            or seeks
         )
         needy = self._has(rest, "need")
         list_lead = self._has(tokens[:3], "list") and not needy
@@ -374,6 +390,9 @@ class Matcher:
             self._has(tokens, "all_words") and self._has(tokens, "list") and not subjects
         )
         figure = metrics[0] if metrics and self._has(rest, "rank") else ""
+        if subjects and self._has(rest, "alternative") and not figure:
+            # "aiohttp is nice but ..., similar alternatives?": the names are reference points.
+            references, subjects = (*references, *subjects), ()
         base = Understanding(
             "unknown",
             subjects,
@@ -388,6 +407,7 @@ class Matcher:
             ),
             selectors=selectors,
             unwanted=unwanted,
+            union=len(selectors) > 1 and self._has(tokens, "union_words"),
             list_all=list_all,
             figure=figure,
             least=bool(figure) and self._has(rest, "least"),
@@ -402,43 +422,47 @@ class Matcher:
             return replace(base, intent=intent, **changes)  # type: ignore[arg-type]
 
         joined = " ".join(tokens)
-        if not subjects and (joined in self._phrases["help"] or (tokens[0] == "help" and not flow)):
+        if not subjects and (joined in self._help or (tokens[0] == "help" and not flow)):
             return make("help")
+        if ordinary and not subjects and not needs and not selectors:
+            return make("help", off_topic=True)
+        trailing = tokens[-1] in _TRAILING_QUESTION
+        if subjects and (seeks or trailing) and _FRAMEWORK_WORDS & set(tokens):
+            # "which framework was born when repoze.bfg merged with pylons?": the names are
+            # context; a distinctive claim answers.
+            found, spread = self._lookup(rest)
+            if found and spread == 1:
+                return make("about", lookup=found)
         if len(subjects) >= 2:
             return make("compare")
         if len(subjects) == 1:
             return make("about")
         if list_all and not needs:
             return make("list")
-        python = self._has(tokens, "python_context")
+        python = self._has(tokens, "python_context") or (languages and background and needs)
         if (not_covered or languages) and not python:
             return make("unknown")
         if figure and not strong:
             return make("list")
-        asks_lookup = question and not strong and not references and not excluded
-        lookup, spread = self._lookup(rest) if asks_lookup else ((), 0)
-        if lookup and spread == 1:
+        asks_lookup = question and not strong and (seeks or not (references or excluded))
+        unlisted = [t for i, t in enumerate(tokens) if i not in named and i not in sel_words]
+        lookup, spread = self._lookup(unlisted) if asks_lookup else ((), 0)
+        plural = bool(_PLURAL_WORDS & set(unlisted)) and not seeks
+        if lookup and spread == 1 and not plural:
             return make("about", lookup=lookup)
         # Needs other than the attributes themselves ("admin screens, security matters") make
         # the message a description to recommend for, unless it opens as a list question.
-        sel_words = {i for st, n, _x in sel_spans for i in range(st, st + n)}
         described = any(n.start not in sel_words for n in needs)
-        listing = (
-            list_lead
-            or (not needy and not described)
-            or (self._has(tokens, "list") and not described and not needy)
+        listing = list_lead or (
+            not described and not needy and (self._has(tokens, "list") or len(tokens) <= 5)
         )
         if (selectors or unwanted) and listing and not strong and not references:
             return make("list")
         if lookup:
-            return make("about", lookup=lookup)
+            return make("list" if plural else "about", lookup=lookup)
         if flow and not excluded and not references:
             return make("recommend")
-        if needs or references or excluded:
-            return make("recommend")
-        if ordinary:
-            return make("help", off_topic=True)
-        if strong or not_covered or languages:
+        if needs or references or excluded or strong or not_covered or languages:
             return make("recommend")
         if not suggestions:
             if self._describes(rest):
@@ -447,9 +471,13 @@ class Matcher:
                 return make("about", lookup=found)
         if selectors:
             return make("list")
-        if not_covered or languages or suggestions:
+        if not_covered or languages or suggestions or not self._known(tokens):
             return make("unknown")
         return make("help", off_topic=True)
+
+    def _known(self, tokens: list[str]) -> bool:
+        """True when some word is one the knowledge or the cues use (not "asdkjh qwe")."""
+        return any(t in self._vocabulary or stem(t) in self._vocabulary for t in tokens)
 
     def _lookup(self, tokens: list[str]) -> tuple[tuple[str, ...], int]:
         """Frameworks whose claims hold a rare word of the question, best first (at most 3),
@@ -496,6 +524,11 @@ def _swapped(a: str, b: str) -> bool:
         and OSA.distance(a, b) == 1
         and (sorted(a) == sorted(b))
     )
+
+
+def _one_letter_off(a: str, b: str) -> bool:
+    """True for a word of six letters or more with one letter wrong ("web2pi", "djangi")."""
+    return len(a) == len(b) >= 6 and OSA.distance(a, b) == 1
 
 
 def _wanted(needs: Iterable[Need]) -> tuple[dict[str, str], list[str]]:

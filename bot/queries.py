@@ -85,7 +85,8 @@ class Queries:
         )
 
     def lookup(self, u: Understanding) -> Reply:
-        """A reverse look-up: which framework the claims point to, and the claims that say so."""
+        """A reverse look-up: which framework the claims point to, and the claims that say so.
+        With intent ``list`` ("which frameworks go with sqlalchemy"), every framework found."""
         terms = self.index.terms(u.tokens)
         hits = self.index.search(terms, frameworks=u.lookup, limit=12)
         by_fw: dict[str, list[Hit]] = {}
@@ -97,7 +98,11 @@ class Queries:
         name = self.kb.frameworks[lead].name
         paragraphs = [f"{name}: " + " ".join(f"{h.item.text} {cite(h.item.sources)}" for h in best)]
         used = [s for h in best for s in h.item.sources]
-        others = [f for f in order[1:] if by_fw[f][0].score >= SHOWN_SHARE * best[0].score]
+        others = [
+            f
+            for f in order[1:]
+            if u.intent == "list" or by_fw[f][0].score >= SHOWN_SHARE * best[0].score
+        ]
         for f in others:
             h = by_fw[f][0]
             paragraphs.append(
@@ -105,7 +110,7 @@ class Queries:
             )
             used += h.item.sources
         return Reply(
-            intent="about",
+            intent="list" if u.intent == "list" else "about",
             title=name,
             paragraphs=tuple(paragraphs),
             choices=(Choice(label=f"More about {name}", value=f"ask:more about {name}"),),
@@ -131,6 +136,8 @@ class Queries:
             evidence = [e for sel in wanted if (e := _evidence(fw, sel)) is not None]
             if wanted and not evidence:
                 continue
+            if not u.union and len(evidence) < len(wanted):
+                continue
             if any(_evidence(fw, sel) is not None for sel in unwanted):
                 continue
             if not wanted and (not fw.is_full or not _known(fw, unwanted)):
@@ -142,7 +149,9 @@ class Queries:
         if len(wanted) == 1 and not unwanted and wanted[0].field == "category":
             title = f"Python {_CATEGORY_TITLE.get(wanted[0].value, wanted[0].label)}"
         else:
-            label = " or ".join(s.label for s in wanted) or "any framework"
+            label = (" or " if u.union else " and ").join(
+                s.label for s in wanted
+            ) or "any framework"
             if unwanted:
                 label += " without " + " or ".join(s.label for s in unwanted)
             title = f"Python web frameworks: {label}"

@@ -140,7 +140,9 @@ class Cueing:
         after = tokens[m.end] if m.end < len(tokens) else ""
         if after == "of" and before in self._determiners:
             return True
-        return bool(index.find(tokens))
+        w = self.cues.homonym_window
+        lo, hi = max(0, m.start - w), min(len(tokens), m.end + w)
+        return any(lo <= s and s + n <= hi for s, n, _ in index.find(tokens))
 
     # ------------------------------------------------------------------ negation
 

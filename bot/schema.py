@@ -254,6 +254,7 @@ UNDERSTANDING: dict[str, Any] = _obj(
         "list_all",
         "intents",
         "python_context",
+        "language_context",
     ],
     roles=_obj(
         ["window", "excluded", "reference", "verb_guard"],
@@ -271,7 +272,8 @@ UNDERSTANDING: dict[str, Any] = _obj(
         terminate=_PHRASES,
     ),
     homonyms=_obj(
-        ["determiners", "tech", "words"],
+        ["window", "determiners", "tech", "words"],
+        window={"type": "integer", "minimum": 1, "maximum": 20},
         determiners=_PHRASES,
         tech=_PHRASES,
         words={"type": "object", "additionalProperties": _PHRASES},
@@ -288,7 +290,7 @@ UNDERSTANDING: dict[str, Any] = _obj(
         ),
     },
     attributes=_obj(
-        ["selectors", "all", "list_cues"],
+        ["selectors", "all", "list_cues", "union"],
         selectors={
             "type": "array",
             "items": _obj(
@@ -302,6 +304,7 @@ UNDERSTANDING: dict[str, Any] = _obj(
         },
         all=_PHRASES,
         list_cues=_PHRASES,
+        union=_PHRASES,
     ),
     figures=_obj(
         ["rank_cues", "least_cues", "metrics"],
@@ -312,7 +315,7 @@ UNDERSTANDING: dict[str, Any] = _obj(
     languages={"type": "object", "additionalProperties": _PHRASES},
     list_all=_PHRASES,
     intents=_obj(
-        ["list", "need", "flow", "help", "question", "lookup", "recommend"],
+        ["list", "need", "flow", "help", "question", "lookup", "recommend", "alternative"],
         list=_PHRASES,
         need=_PHRASES,
         flow=_PHRASES,
@@ -320,6 +323,8 @@ UNDERSTANDING: dict[str, Any] = _obj(
         question=_PHRASES,
         lookup=_PHRASES,
         recommend=_PHRASES,
+        alternative=_PHRASES,
     ),
     python_context=_PHRASES,
+    language_context=_PHRASES,
 )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from bot.facts import Item, items_of
 from bot.knowledge import KnowledgeBase
-from bot.text import STOPWORDS, PhraseIndex, stem, words
+from bot.text import STOPWORDS, PhraseIndex, words
 
 #: Column weights for bm25(): text, topics, section words.
 _WEIGHTS = (1.0, 2.0, 0.5)
@@ -50,6 +50,8 @@ _SECTION_WORDS = {
     "disagreement": "disagreement",
 }
 _TOKEN = re.compile(r"[a-z0-9]+")
+#: How many words' owner sets :meth:`ClaimIndex.frameworks_with` remembers.
+_MEMO = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +97,9 @@ class ClaimIndex:
             "INSERT INTO claims(text, topics, section, fw) VALUES (?, ?, ?, ?)", rows
         )
         self._owners = {w: frozenset(fids) for w, fids in vocab.items()}
-        self._count = len(kb.frameworks)
+        self._common = max(3, len(kb.frameworks) // 4)
+        self._fw_id = {tok: fid for fid, tok in self._fw_token.items()}
+        self._with: dict[str, frozenset[str]] = {}
         self._synonyms: PhraseIndex[tuple[str, ...]] = PhraseIndex(kb.synonyms.items())
         # One-word names only: "async" in an alias such as "falcon async" stays a content word.
         names = (n for fw in kb.frameworks.values() for n in (fw.name, fw.id, *fw.aliases))
@@ -115,7 +119,8 @@ class ClaimIndex:
         return frozenset(self._owners)
 
     def spread(self, term: str) -> int:
-        """How many frameworks' claims contain ``term`` (0 when none): 1 means distinctive."""
+        """How many frameworks' claims contain ``term`` (0 when none): 1 means distinctive.
+        Counted up to a quarter of the frameworks plus one; more is "common"."""
         return len(self.frameworks_with(term))
 
     def phrase_owners(self, phrase: Sequence[str]) -> frozenset[str]:
@@ -130,11 +135,25 @@ class ClaimIndex:
     def specific(self, term: str) -> bool:
         """False when ``term`` is in the claims of more than a quarter of the frameworks (and
         more than 3): a word too common to say which framework is meant."""
-        return self.spread(term) <= max(3, self._count // 4)
+        return self.spread(term) <= self._common
 
     def frameworks_with(self, term: str) -> frozenset[str]:
-        """Ids of the frameworks whose claims contain ``term`` (compared by :func:`stem`)."""
-        return self._owners.get(stem(term), frozenset())
+        """Ids of the frameworks whose claims (text or topics) contain ``term``, compared by
+        FTS5's Porter stems ("merging" finds "merged"); at most a quarter of them plus one."""
+        owners = self._with.get(term)
+        if owners is None:
+            parts = _TOKEN.findall(term.lower())
+            owners = frozenset()
+            if parts:
+                rows = self._db.execute(
+                    "SELECT DISTINCT fw FROM claims WHERE claims MATCH ? LIMIT ?",
+                    ('{text topics}: "' + " ".join(parts) + '"', self._common + 1),
+                )
+                owners = frozenset(self._fw_id[t] for (t,) in rows)
+            if len(self._with) > _MEMO:
+                self._with.clear()
+            self._with[term] = owners
+        return owners
 
     def search(
         self,

@@ -34,7 +34,7 @@ _MARKUP = re.compile(
     re.IGNORECASE,
 )
 _SLACK_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
-_WORD = re.compile(r"[a-z0-9][a-z0-9.+#-]*[a-z0-9+#]|[a-z0-9]")
+_WORD = re.compile(r"[a-z0-9][a-z0-9.+#]*[a-z0-9+#]|[a-z0-9]")
 
 
 def clean(text: str) -> str:
@@ -51,16 +51,13 @@ def clean(text: str) -> str:
     return " ".join(text.split())[: MAX_MESSAGE_CHARS + 1]
 
 
-_SUFFIX = re.compile(r"(?<=[a-z0-9])-(like|style|esque|ish|based)\b")
-
-
 def words(text: str) -> list[str]:
-    """Lower-case word tokens of ``text`` (letters, digits and ``.+#-`` inside a word).
+    """Lower-case word tokens of ``text`` (letters, digits and ``.+#`` inside a word).
 
-    A name with a "-like"/"-style" suffix is two words ("flask-like" -> flask, like), so the
-    name still resolves and the suffix can cue its role.
+    A hyphen separates words on both sides of every comparison ("full-stack" -> full, stack;
+    "flask-like" -> flask, like), so "zero-dependency" and "zero dependency" read alike.
     """
-    return _WORD.findall(_SUFFIX.sub(r" \1", text.lower().replace("’", "'")))
+    return _WORD.findall(text.lower().replace("’", "'"))
 
 
 @functools.lru_cache(maxsize=65536)
