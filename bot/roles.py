@@ -102,7 +102,7 @@ class Cueing:
         out = []
         for m in mentions:
             role = SUBJECT
-            if self._ordinary(tokens, m, has_tech):
+            if self._ordinary(tokens, clause, m, has_tech):
                 role = ORDINARY
             elif self._cued(spans, tokens, clause, m, "excluded"):
                 role = EXCLUDED
@@ -132,7 +132,9 @@ class Cueing:
                     return True
         return False
 
-    def _ordinary(self, tokens: Sequence[str], m: Mention, has_tech: bool) -> bool:
+    def _ordinary(
+        self, tokens: Sequence[str], clause: Sequence[int], m: Mention, has_tech: bool
+    ) -> bool:
         index = self._homonyms.get(m.framework)
         if index is None or has_tech:
             return False
@@ -142,7 +144,10 @@ class Cueing:
             return True
         w = self.cues.homonym_window
         lo, hi = max(0, m.start - w), min(len(tokens), m.end + w)
-        return any(lo <= s and s + n <= hi for s, n, _ in index.find(tokens))
+        return any(
+            lo <= s and s + n <= hi and clause[s] == clause[m.start]
+            for s, n, _ in index.find(tokens)
+        )
 
     # ------------------------------------------------------------------ negation
 
