@@ -500,9 +500,14 @@ class Matcher:
         for owners in rare:
             for fid in owners:
                 weight[fid] = weight.get(fid, 0.0) + 1 / len(owners)
-        hits = self.index.search(terms, frameworks=weight, limit=20)
-        relevance = dict(self.index.by_framework(hits))
-        ranked = sorted(weight, key=lambda f: (-weight[f], -relevance.get(f, 0.0), f))
+        hits = self.index.search(terms, frameworks=weight, limit=30)
+        # The best two claims of each framework over all the question's words (BM25 weighs
+        # the rare ones up), then the rare-word weight.
+        best: dict[str, list[float]] = {}
+        for h in hits:
+            best.setdefault(h.framework, []).append(h.score)
+        relevance = {f: sum(sorted(v, reverse=True)[:2]) for f, v in best.items()}
+        ranked = sorted(weight, key=lambda f: (-relevance.get(f, 0.0), -weight[f], f))
         return tuple(ranked[:3]), min(len(g) for g in rare)
 
     def _describes(self, tokens: list[str]) -> bool:
