@@ -370,8 +370,7 @@ class Matcher:
         languages = tuple(dict.fromkeys(lang for _s, _n, lang in spoken))
         # "ex-java folks": a language followed by a background word is context, not the ask.
         background = all(
-            rest[st + n : st + n + 1] and rest[st + n] in self._language_context
-            for st, n, _lang in spoken
+            self._language_context & set(rest[st + n : st + n + 2]) for st, n, _lang in spoken
         )
         flow = self._has(tokens, "flow") or tokens[0] == "recommend"
         strong = self._has(rest, "recommend")
@@ -445,8 +444,11 @@ class Matcher:
         if figure and not strong:
             return make("list")
         asks_lookup = question and not strong and (seeks or not (references or excluded))
-        unlisted = [t for i, t in enumerate(tokens) if i not in named and i not in sel_words]
-        lookup, spread = self._lookup(unlisted) if asks_lookup else ((), 0)
+        # Names, attribute words and negated words say what is wanted, not which framework a
+        # claim names: rare words are taken from the rest; relevance reads the whole question.
+        skip = named | sel_words | set(base.negated_words)
+        unlisted = [t for i, t in enumerate(tokens) if i not in skip]
+        lookup, spread = self._lookup(unlisted, rest) if asks_lookup else ((), 0)
         plural = bool(_PLURAL_WORDS & set(unlisted)) and not seeks
         if lookup and spread == 1 and not plural:
             return make("about", lookup=lookup)
@@ -479,9 +481,12 @@ class Matcher:
         """True when some word is one the knowledge or the cues use (not "asdkjh qwe")."""
         return any(t in self._vocabulary or stem(t) in self._vocabulary for t in tokens)
 
-    def _lookup(self, tokens: list[str]) -> tuple[tuple[str, ...], int]:
-        """Frameworks whose claims hold a rare word of the question, best first (at most 3),
-        and how many frameworks hold the rarest of those words (1 or 2; 0 when none)."""
+    def _lookup(
+        self, tokens: list[str], context: list[str] | None = None
+    ) -> tuple[tuple[str, ...], int]:
+        """Frameworks whose claims hold a rare word of ``tokens``, best first (at most 3), ranked
+        by BM25 over ``context`` (default: ``tokens``), and how many frameworks hold the rarest
+        of those words (1 or 2; 0 when none)."""
         terms = self.index.terms(tokens)
         groups = [self.index.frameworks_with(t) for t in terms]
         # Two neighbouring content words are a phrase ("app engine"), rarer than either word.
@@ -500,7 +505,8 @@ class Matcher:
         for owners in rare:
             for fid in owners:
                 weight[fid] = weight.get(fid, 0.0) + 1 / len(owners)
-        hits = self.index.search(terms, frameworks=weight, limit=30)
+        wider = self.index.terms(context) if context is not None else terms
+        hits = self.index.search(wider, frameworks=weight, limit=30)
         # The best two claims of each framework over all the question's words (BM25 weighs
         # the rare ones up), then the rare-word weight.
         best: dict[str, list[float]] = {}

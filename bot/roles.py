@@ -127,7 +127,10 @@ class Cueing:
                 if kind == "reference" and s.start > 0 and tokens[s.start - 1] in self._verb_guard:
                     continue
                 return True
-            if f"{kind}.after" in s.payload and m.end <= s.start <= m.end + 1:
+            # "web2py once and hated it": a ruling-out cue may follow within the window; a
+            # reference cue must follow at once ("flask-like", "tornado level").
+            reach = window if kind == "excluded" else 1
+            if f"{kind}.after" in s.payload and m.end <= s.start <= m.end + reach:
                 if clause[s.start] == clause[m.start]:
                     return True
         return False
