@@ -16,7 +16,8 @@ from bot.matching import MAX_MESSAGE_CHARS, Matcher, Understanding
 from bot.queries import Queries, cite
 
 __all__ = ["Answerer", "cite", "with_cite"]
-from bot.recommend import MATCHED, Boost, Cause, Ranking, Reason, causes_from, rank
+from bot.advice import description_boosts, negated_causes, reference_causes
+from bot.recommend import MATCHED, Ranking, Reason, causes_from, rank
 from bot.replies import Choice, Field, Reply, SourceRef, Table
 
 EXAMPLES = (
@@ -26,17 +27,6 @@ EXAMPLES = (
     "list microframeworks",
     "help me pick",
 )
-#: Most points a description earns a framework through its own best_for/strength claims.
-BOOST_POINTS = 6.0
-#: Summed BM25 relevance (best_for x1, strength x0.6, avoid_when x-0.8, weakness x-0.5) that
-#: earns all of BOOST_POINTS; weaker matches earn their share, under BOOST_MIN points none.
-BOOST_FULL = 20.0
-BOOST_MIN = 1.0
-#: A negated need pushes the other way with this share of its weights ("nothing real-time").
-NEGATED_SHARE = 0.5
-#: Share of a trait's scores a reference framework passes on ("like flask": flask's traits).
-REFERENCE_SHARE = 0.5
-_MATCH_SECTIONS = {"best_for": 1.0, "strength": 0.6, "avoid_when": -0.8, "weakness": -0.5}
 
 
 def with_cite(claim: Claim) -> str:
@@ -362,9 +352,9 @@ class Answerer:
                 answers.setdefault(n.question, n.option)
         signals = [n.option for n in wanted if n.question == "signal"]
         causes = causes_from(self.kb, answers, signals)
-        causes += self._negated_causes(u)
-        causes += self._reference_causes(u)
-        boosts = self._boosts(u)
+        causes += negated_causes(self.kb, u)
+        causes += reference_causes(self.kb, u)
+        boosts = description_boosts(self.matcher.index, u)
         leave_out = (*u.excluded, *u.references)
         notices = self._not_covered_notes(u.not_covered, reference=bool(causes or boosts))
         notices += [
@@ -390,71 +380,6 @@ class Answerer:
         ranking = rank(self.kb, causes, boosts=boosts, leave_out=leave_out)
         reply = self.ranking_reply(ranking, title="Best fits for what you described")
         return replace(reply, notices=(*notices, *reply.notices))
-
-    def _negated_causes(self, u: Understanding) -> list[Cause]:
-        out = []
-        for n in u.needs:
-            if not n.negated:
-                continue
-            if n.question == "signal":
-                sig = next((x for x in self.kb.signals if x.id == n.option), None)
-                if sig is None:
-                    continue
-                label, weights = sig.label, sig.weights
-            else:
-                opt = self.kb.question(n.question).option(n.option)
-                label, weights = opt.label.split(" (")[0], opt.weights
-            out.append(
-                Cause(
-                    "negated",
-                    f"not:{n.question}={n.option}",
-                    f"you do not want {label[:1].lower() + label[1:]}",
-                    {t: -NEGATED_SHARE * w for t, w in weights.items()},
-                )
-            )
-        return list({c.key: c for c in out}.values())
-
-    def _reference_causes(self, u: Understanding) -> list[Cause]:
-        out = []
-        for fid in u.references:
-            fw = self.kb.frameworks[fid]
-            if not fw.traits:
-                continue
-            weights = {
-                t: REFERENCE_SHARE * (ts.score - 2.5)
-                for t, ts in fw.traits.items()
-                if ts.score != 2.5
-            }
-            out.append(Cause("reference", f"like={fid}", f"like {fw.name}", weights))
-        return out
-
-    def _boosts(self, u: Understanding) -> list[Boost]:
-        """Points from the frameworks' own claims that match the words of the description,
-        leaving out names and every word in a negation scope."""
-        skip = {i for n in u.needs if n.negated for i in range(n.start, n.start + n.length)}
-        skip.update(u.negated_words)
-        index = self.matcher.index
-        words_ = [t for i, t in enumerate(u.tokens) if i not in skip]
-        terms = [t for t in index.terms(words_) if index.specific(t)]
-        if not terms:
-            return []
-        totals: dict[str, float] = {}
-        best: dict[str, tuple[float, Claim]] = {}
-        for h in self.matcher.index.search(terms, limit=40):
-            factor = _MATCH_SECTIONS.get(h.item.section)
-            if factor is None:
-                continue
-            totals[h.framework] = totals.get(h.framework, 0.0) + factor * h.score
-            if factor > 0 and h.score > best.get(h.framework, (0.0, None))[0]:
-                best[h.framework] = (h.score, Claim(h.item.text, h.item.sources))
-        out = []
-        for fid, total in totals.items():
-            points = BOOST_POINTS * max(-1.0, min(1.0, total / BOOST_FULL))
-            if abs(points) < BOOST_MIN or fid not in best:
-                continue
-            claim = best[fid][1]
-            out.append(Boost(fid, round(points, 2), claim.text, claim.sources))
-        return out
 
     def ranking_reply(self, ranking: Ranking, *, title: str, top: int = 3) -> Reply:
         """The top ``top`` of a ranking with the reasons that moved each, margin and sources."""

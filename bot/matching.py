@@ -1,16 +1,9 @@
 """Understanding a message: a short pipeline of small, pure stages.
 
-clean -> words and clauses -> framework mentions -> roles -> needs with negation scopes ->
-attributes, criteria and figures asked about -> look-up over the claims -> intent.
-
-Framework names are resolved part by part, never against the whole sentence: exact names and
-aliases first (n-grams of up to three words, also with the spaces removed, so "fast api" and
-"bottle py" resolve), then rapidfuzz on the words left over: ``fuzz.ratio`` with a high cutoff,
-or one swapped pair of letters (OSA distance 1, "djnago"). Words of the knowledge base's own
-vocabulary ("event", "server", "framework", "python") are never fuzzed into frameworks, and two
-close candidates give a did-you-mean instead of a guess. Every cue word lives in
-``knowledge/understanding.yaml``; :mod:`bot.roles` applies the role and negation cues and
-:mod:`bot.search` the look-up.
+clean -> words and clauses -> framework mentions (:mod:`bot.names`) -> roles -> needs with
+negation scopes (:mod:`bot.roles`) -> attributes, criteria and figures asked about -> look-up
+over the claims (:mod:`bot.search`) -> intent. Every cue word lives in
+``knowledge/understanding.yaml``.
 """
 
 from __future__ import annotations
@@ -19,11 +12,9 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
-
 from bot.knowledge import KnowledgeBase
-from bot.roles import EXCLUDED, ORDINARY, REFERENCE, SUBJECT, Cueing, Mention, split_clauses
+from bot.names import Names, Suggestion
+from bot.roles import EXCLUDED, ORDINARY, REFERENCE, SUBJECT, Cueing, split_clauses
 from bot.search import ClaimIndex
 from bot.text import (
     MAX_MESSAGE_CHARS,
@@ -40,6 +31,7 @@ __all__ = [
     "STOPWORDS",
     "Matcher",
     "Need",
+    "Names",
     "PhraseIndex",
     "Suggestion",
     "Understanding",
@@ -57,20 +49,6 @@ _FRAMEWORK_WORDS = frozenset({"framework", "frameworks", "lib", "library", "tool
 _TRAILING_QUESTION = frozenset({"which", "who", "what", "name", "anyone"})
 #: How many understood texts :meth:`Matcher.understand` remembers.
 UNDERSTOOD_CACHE = 2048
-#: fuzz.ratio score (0-100) at or above which a word is taken as a framework name.
-MATCH_CUTOFF = 85
-#: fuzz.ratio score at or above which a word is offered as "did you mean".
-SUGGEST_CUTOFF = 70
-#: A fuzzy winner must beat a different framework by this many points, or we ask.
-AMBIGUITY_GAP = 4
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    """A word that looks like a misspelled framework, with candidate framework ids."""
-
-    word: str
-    candidates: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,31 +128,13 @@ class Matcher:
         self.kb = kb
         cues = kb.cues
         self._understood = functools.lru_cache(maxsize=UNDERSTOOD_CACHE)(self._understand)
-        self._exact: dict[str, str] = {}
-        for fw in kb.frameworks.values():
-            for name in (fw.name, fw.id, *fw.aliases):
-                key = " ".join(words(name))
-                self._exact[key] = fw.id
-                self._exact.setdefault(key.replace(" ", ""), fw.id)
-        self._not_covered: dict[str, str] = {}
-        for nc in kb.not_covered:
-            for name in (nc.name, *nc.aliases):
-                key = " ".join(words(name))
-                self._not_covered[key] = nc.name
-                self._not_covered.setdefault(key.replace(" ", ""), nc.name)
-        self._choices = sorted(k for k in self._exact if " " not in k)
-        self._choice_owner = [self._exact[k] for k in self._choices]
         self.index = ClaimIndex(kb)
         vocab: set[str] = set(STOPWORDS) | self.index.vocabulary
         for text in _vocabulary_texts(kb):
             vocab.update(words(text))
         for phrases in (*cues.roles.values(), *cues.negation.values(), *cues.intents.values()):
             vocab.update(w for p in phrases for w in words(p))
-        # Only whole one-word names leave the vocabulary: "framework" in the alias "pecan
-        # framework" stays an ordinary word that is never fuzzed.
-        names = set(self._choices)
-        self._vocabulary = frozenset(vocab - names - {stem(n) for n in names})
-        self._max_words = max((len(k.split()) for k in self._exact), default=1)
+        self.names = Names(kb, vocab)
         self.needs: PhraseIndex[tuple[str, str]] = PhraseIndex(
             [(t, (q.id, o.id)) for q in kb.questions for o in q.options for t in o.terms]
             + [(t, ("signal", s.id)) for s in kb.signals for t in s.terms]
@@ -208,95 +168,13 @@ class Matcher:
     # ------------------------------------------------------------------ entities
 
     def resolve(self, tokens: list[str]) -> tuple[list[str], list[Suggestion], list[str]]:
-        """Find frameworks in ``tokens``.
-
-        Returns ``(framework ids in order of appearance, suggestions, not-covered names)``.
-        """
-        mentions, suggestions, not_covered = self.mentions(tokens)
-        return list(dict.fromkeys(m.framework for m in mentions)), suggestions, not_covered
-
-    def mentions(self, tokens: list[str]) -> tuple[list[Mention], list[Suggestion], list[str]]:
-        """Every framework mention with its word position, plus suggestions and not-covered
-        names, in order of appearance."""
-        used = [False] * len(tokens)
-        found: list[Mention] = []
-        not_covered: list[tuple[int, str]] = []
-        for n in range(min(self._max_words, 3), 0, -1):
-            for i in range(len(tokens) - n + 1):
-                if any(used[i : i + n]):
-                    continue
-                phrase = " ".join(tokens[i : i + n])
-                fid = self._exact.get(phrase) or (
-                    self._exact.get(phrase.replace(" ", "")) if n > 1 else None
-                )
-                if fid is not None:
-                    found.append(Mention(fid, i, n))
-                else:
-                    name = self._not_covered.get(phrase)
-                    if name is None:
-                        continue
-                    not_covered.append((i, name))
-                for j in range(i, i + n):
-                    used[j] = True
-        suggestions: list[Suggestion] = []
-        for i, token in enumerate(tokens):
-            if used[i] or not self._fuzzable(token):
-                continue
-            fid, cands = self._fuzzy(token)
-            if fid is not None:
-                found.append(Mention(fid, i, 1))
-                used[i] = True
-            elif cands:
-                suggestions.append(Suggestion(token, cands))
-        found.sort(key=lambda m: m.start)
-        return found, suggestions, list(dict.fromkeys(n for _, n in sorted(not_covered)))
-
-    def _fuzzable(self, token: str) -> bool:
-        return (
-            len(token) >= 4
-            and not token.isdecimal()
-            and token not in self._vocabulary
-            and stem(token) not in self._vocabulary
-        )
-
-    def _fuzzy(self, token: str) -> tuple[str | None, tuple[str, ...]]:
-        hits = process.extract(
-            token, self._choices, scorer=fuzz.ratio, limit=6, score_cutoff=SUGGEST_CUTOFF
-        )
-        best: dict[str, float] = {}
-        for choice, score, idx in hits:
-            owner = self._choice_owner[idx]
-            if _swapped(token, choice) or _one_letter_off(token, choice):
-                score = max(score, float(MATCH_CUTOFF + AMBIGUITY_GAP))
-            best[owner] = max(best.get(owner, 0.0), score)
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
-        if not ranked:
-            return None, ()
-        top_id, top = ranked[0]
-        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        if top >= MATCH_CUTOFF and top - runner_up >= AMBIGUITY_GAP:
-            return top_id, ()
-        return None, tuple(fid for fid, _ in ranked[:3])
+        """Framework ids in order of appearance, suggestions and not-covered names
+        (see :meth:`bot.names.Names.resolve`)."""
+        return self.names.resolve(tokens)
 
     def suggest(self, prefix: str, limit: int = 25) -> list[str]:
-        """Framework ids for autocomplete: prefix matches, then fuzzy ones; at most ``limit``."""
-        key = " ".join(words(prefix))
-        if not key:
-            return list(self.kb.frameworks)[:limit]
-        out = [
-            fid
-            for fid, fw in self.kb.frameworks.items()
-            if any(" ".join(words(n)).startswith(key) for n in (fw.name, *fw.aliases))
-        ]
-        hits = process.extract(
-            key.replace(" ", ""),
-            self._choices,
-            scorer=fuzz.WRatio,
-            limit=limit * 2,
-            score_cutoff=50,
-        )
-        out += [self._choice_owner[idx] for _c, _s, idx in hits]
-        return list(dict.fromkeys(out))[:limit]
+        """Framework ids for autocomplete (see :meth:`bot.names.Names.suggest`)."""
+        return self.names.suggest(prefix, limit)
 
     # ------------------------------------------------------------------ needs
 
@@ -346,7 +224,7 @@ class Matcher:
         tokens, clause = split_clauses(text)
         if not tokens:
             return Understanding("help", (), text, ())
-        mentions, suggestions, not_covered = self.mentions(tokens)
+        mentions, suggestions, not_covered = self.names.mentions(tokens)
         mentions = self.cueing.roles(tokens, clause, mentions)
 
         def role(r: str) -> tuple[str, ...]:
@@ -479,7 +357,7 @@ class Matcher:
 
     def _known(self, tokens: list[str]) -> bool:
         """True when some word is one the knowledge or the cues use (not "asdkjh qwe")."""
-        return any(t in self._vocabulary or stem(t) in self._vocabulary for t in tokens)
+        return any(self.names.known(t) for t in tokens)
 
     def _lookup(
         self, tokens: list[str], context: list[str] | None = None
@@ -524,22 +402,6 @@ class Matcher:
         return any(
             h.item.section in ("best_for", "strength") for h in self.index.search(terms, limit=5)
         )
-
-
-def _swapped(a: str, b: str) -> bool:
-    """True when ``a`` is ``b`` with one pair of neighbouring letters swapped ("djnago")."""
-    return (
-        len(a) == len(b)
-        and len(a) >= 4
-        and a != b
-        and OSA.distance(a, b) == 1
-        and (sorted(a) == sorted(b))
-    )
-
-
-def _one_letter_off(a: str, b: str) -> bool:
-    """True for a word of six letters or more with one letter wrong ("web2pi", "djangi")."""
-    return len(a) == len(b) >= 6 and OSA.distance(a, b) == 1
 
 
 def _wanted(needs: Iterable[Need]) -> tuple[dict[str, str], list[str]]:

@@ -28,5 +28,5 @@ def test_core_imports_no_platform_library_or_adapter(path: Path) -> None:
 
 
 def test_the_check_sees_imports() -> None:
-    assert "rapidfuzz" in _imports(ROOT / "bot" / "matching.py")
+    assert "rapidfuzz" in _imports(ROOT / "bot" / "names.py")
     assert "bot" in _imports(ROOT / "adapters" / "cli.py")
