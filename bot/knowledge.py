@@ -243,6 +243,7 @@ class Cues:
     intents: Mapping[str, tuple[str, ...]]
     python_context: tuple[str, ...]
     language_context: tuple[str, ...]
+    language_context_before: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -694,4 +695,5 @@ def _cues(d: Mapping[str, Any]) -> Cues:
         intents={k: tuple(v) for k, v in d["intents"].items()},
         python_context=tuple(d["python_context"]),
         language_context=tuple(d["language_context"]),
+        language_context_before=tuple(d["language_context_before"]),
     )

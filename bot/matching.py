@@ -47,6 +47,9 @@ _PLURAL_WORDS = frozenset({"frameworks", "ones", "libraries", "libs", "toolkits"
 _FRAMEWORK_WORDS = frozenset({"framework", "frameworks", "lib", "library", "toolkit"})
 #: A message that ends in one of these words asks a question ("... started as a joke, which").
 _TRAILING_QUESTION = frozenset({"which", "who", "what", "name", "anyone"})
+#: Summed BM25 relevance of one framework's best_for/strength claims that makes a statement
+#: a project description ("mediator between legacy systems" -> Sanic's own words).
+DESCRIBES_SCORE = 8.0
 #: How many understood texts :meth:`Matcher.understand` remembers.
 UNDERSTOOD_CACHE = 2048
 
@@ -160,8 +163,10 @@ class Matcher:
             least=cues.least_cues,
             python_context=cues.python_context,
             union_words=cues.union,
+            one_of=("one of", "which one", "what one", "the one"),
         )
         self._language_context = frozenset(cues.language_context)
+        self._language_before = frozenset(w for p in cues.language_context_before for w in words(p))
         self._cue_index = {k: PhraseIndex((p, k) for p in v) for k, v in self._phrases.items()}
         self._help = frozenset(" ".join(words(p)) for p in self._phrases["help"]) | {"?"}
 
@@ -248,7 +253,9 @@ class Matcher:
         languages = tuple(dict.fromkeys(lang for _s, _n, lang in spoken))
         # "ex-java folks": a language followed by a background word is context, not the ask.
         background = all(
-            self._language_context & set(rest[st + n : st + n + 2]) for st, n, _lang in spoken
+            self._language_context & set(rest[st + n : st + n + 2])
+            or self._language_before & set(rest[max(0, st - 2) : st])
+            for st, n, _lang in spoken
         )
         flow = self._has(tokens, "flow") or tokens[0] == "recommend"
         strong = self._has(rest, "recommend")
@@ -262,13 +269,17 @@ class Matcher:
             or seeks
         )
         needy = self._has(rest, "need")
-        list_lead = self._has(tokens[:3], "list") and not needy
+        # "which ones ..." at the start, or "... which ones?" at the end, asks for a list.
+        list_lead = (self._has(tokens[:3], "list") and not needy) or (
+            self._has(tokens[-2:], "list") and tokens[-1] in _PLURAL_WORDS
+        )
         list_all = self._has(tokens, "list_all") or (
             self._has(tokens, "all_words") and self._has(tokens, "list") and not subjects
         )
         figure = metrics[0] if metrics and self._has(rest, "rank") else ""
-        if subjects and self._has(rest, "alternative") and not figure:
-            # "aiohttp is nice but ..., similar alternatives?": the names are reference points.
+        alternative = len(subjects) == 1 and self._has(rest, "alternative") and not figure
+        if alternative:
+            # "aiohttp is nice but ..., similar alternatives?": the name is a reference point.
             references, subjects = (*references, *subjects), ()
         base = Understanding(
             "unknown",
@@ -303,8 +314,11 @@ class Matcher:
             return make("help")
         if ordinary and not subjects and not needs and not selectors:
             return make("help", off_topic=True)
-        trailing = tokens[-1] in _TRAILING_QUESTION
-        if subjects and (seeks or trailing) and _FRAMEWORK_WORDS & set(tokens):
+        if (
+            subjects
+            and (seeks or tokens[-1] in _TRAILING_QUESTION)
+            and _FRAMEWORK_WORDS & set(tokens)
+        ):
             # "which framework was born when repoze.bfg merged with pylons?": the names are
             # context; a distinctive claim answers.
             found, spread = self._lookup(rest)
@@ -321,13 +335,23 @@ class Matcher:
             return make("unknown")
         if figure and not strong:
             return make("list")
-        asks_lookup = question and not strong and (seeks or not (references or excluded))
+        seeking = seeks or tokens[-1] in _TRAILING_QUESTION
+        # A look-up seeks a name; a question that states needs without seeking one ("how do I
+        # serve my sklearn model?") or asks for an alternative asks for a recommendation.
+        wanted = references or excluded or any(not n.negated for n in needs)
+        asks_lookup = question and not strong and not alternative and (seeking or not wanted)
         # Names, attribute words and negated words say what is wanted, not which framework a
         # claim names: rare words are taken from the rest; relevance reads the whole question.
         skip = named | sel_words | set(base.negated_words)
+        if not seeking:
+            # "how do I put my sklearn model behind an endpoint": the need words say what is
+            # wanted; only a message that seeks a name ("which one was built for c10k") keeps them.
+            skip |= {i for n in needs for i in range(n.start, n.start + n.length)}
         unlisted = [t for i, t in enumerate(tokens) if i not in skip]
         lookup, spread = self._lookup(unlisted, rest) if asks_lookup else ((), 0)
-        plural = bool(_PLURAL_WORDS & set(unlisted)) and not seeks
+        plural = (
+            bool(_PLURAL_WORDS & set(unlisted)) and not seeks and not self._has(tokens, "one_of")
+        )
         if lookup and spread == 1 and not plural:
             return make("about", lookup=lookup)
         # Needs other than the attributes themselves ("admin screens, security matters") make

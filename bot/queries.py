@@ -123,7 +123,7 @@ class Queries:
     def listing(self, u: Understanding) -> Reply:
         """Frameworks with any of the wanted attributes, without the unwanted ones and the
         excluded frameworks; every framework covered for "what frameworks do you know"."""
-        if u.list_all and not u.selectors:
+        if u.list_all and not u.selectors and not u.unwanted:
             return self._everything(u.excluded)
         wanted = [self._selectors[s] for s in u.selectors if s in self._selectors]
         unwanted = [self._selectors[s] for s in u.unwanted if s in self._selectors]

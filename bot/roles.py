@@ -143,7 +143,8 @@ class Cueing:
             return False
         before = tokens[m.start - 1] if m.start > 0 else ""
         after = tokens[m.end] if m.end < len(tokens) else ""
-        if after == "of" and before in self._determiners:
+        if after == "of" and (before in self._determiners or m.end + 1 < len(tokens)):
+            # "a flask of coffee", "good bottle of red": a name followed by "of" is a thing.
             return True
         w = self.cues.homonym_window
         lo, hi = max(0, m.start - w), min(len(tokens), m.end + w)

@@ -255,6 +255,7 @@ UNDERSTANDING: dict[str, Any] = _obj(
         "intents",
         "python_context",
         "language_context",
+        "language_context_before",
     ],
     roles=_obj(
         ["window", "excluded", "reference", "verb_guard"],
@@ -327,4 +328,5 @@ UNDERSTANDING: dict[str, Any] = _obj(
     ),
     python_context=_PHRASES,
     language_context=_PHRASES,
+    language_context_before=_PHRASES,
 )

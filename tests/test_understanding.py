@@ -16,9 +16,10 @@ from bot.replies import Reply, render_text
 from bot.roles import EXCLUDED, ORDINARY, REFERENCE, SUBJECT, Mention, split_clauses
 from tests.conftest import text_of
 
-#: Accuracy floors (share of cases passed). The held-out half measured 0.90 and better when
-#: these were set (see the closing note of issue 11); the floor leaves room for small shifts.
-FLOORS = {"dev": 0.92, "heldout": 0.85}
+#: Accuracy floors (share of cases passed). dev, dev2 and dev3 are tuned on; heldout is only
+#: reported. Each floor sits a few points under what the half measured when it was set (see
+#: the closing note of issue 11), so a real regression fails and noise does not.
+FLOORS = {"dev": 0.92, "dev2": 0.90, "dev3": 0.92, "dev4": 0.90, "heldout": 0.85}
 
 
 def ask(engine: Engine, text: str) -> Reply:
@@ -337,10 +338,10 @@ def test_the_stages_never_raise(engine: Engine, parts: list[str]) -> None:
 # ---------------------------------------------------------------- the paraphrase set
 
 
-@pytest.mark.parametrize("half", ["dev", "heldout"])
+@pytest.mark.parametrize("half", sorted(FLOORS))
 def test_paraphrase_accuracy_floor(engine: Engine, half: str) -> None:
     cases = load_cases(half)
-    assert len(cases) >= 150, f"the {half} half is missing or short"
+    assert len(cases) >= 150, f"the {half} set is missing or short"
     passed, total = accuracy(evaluate(engine, half))["all"]
     assert passed / total >= FLOORS[half], f"{half}: {passed}/{total}"
 
