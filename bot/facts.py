@@ -1,7 +1,7 @@
 """The retrievable statements of a framework entry, and how figures are written.
 
 Each framework's claims (facts, history, built-ins, figures...) become :class:`Item` values
-with their section, topic stems and text stems; :class:`bot.search.ClaimIndex` indexes them.
+with their section and topic stems; :class:`bot.search.ClaimIndex` indexes them.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ class Item:
     text: str
     sources: tuple[str, ...]
     topics: frozenset[str]
-    stems: frozenset[str]
 
 
 def figure_text(metric: str, value: float, as_of: str) -> str:
@@ -123,6 +122,6 @@ def items_of(fw: Framework) -> list[Item]:
         for c in claims:
             raw.append((section, c.text, c.sources, (*topics, *c.topics)))
     return [
-        Item(section, text, srcs, _stems(topics), _stems([text]))
+        Item(section, text, srcs, _stems(topics))
         for section, text, srcs, topics in raw
     ]

@@ -64,7 +64,10 @@ class Names:
         names = set(self._choices)
         # Only whole one-word names leave the vocabulary: "framework" in the alias "pecan
         # framework" stays an ordinary word that is never fuzzed.
-        self._vocabulary = frozenset(set(vocabulary) - names - {stem(n) for n in names})
+        # Porter's forms of a name ("web2py" -> web2pi, "bottle" -> bottl) leave it as well.
+        forms = names | {stem(n) for n in names} | {n[:-1] for n in names}
+        forms |= {n[:-1] + "i" for n in names if n.endswith("y")}
+        self._vocabulary = frozenset(set(vocabulary) - forms)
         self._max_words = max((len(k.split()) for k in self._exact), default=1)
 
     def known(self, token: str) -> bool:

@@ -81,7 +81,6 @@ class ClaimIndex:
         )
         self._items: list[tuple[str, Item]] = []
         rows = []
-        vocab: dict[str, set[str]] = {}
         # Each framework is one token of the ``fw`` column ("fw7"), so a query restricted to
         # some frameworks intersects posting lists inside FTS5 instead of filtering rows after.
         self._fw_token = {fid: f"fw{n}" for n, fid in enumerate(kb.frameworks)}
@@ -91,12 +90,11 @@ class ClaimIndex:
                 section = _SECTION_WORDS.get(item.section, item.section)
                 rows.append((item.text, topics, section, self._fw_token[fid]))
                 self._items.append((fid, item))
-                for w in (*item.stems, *item.topics):
-                    vocab.setdefault(w, set()).add(fid)
         self._db.executemany(
             "INSERT INTO claims(text, topics, section, fw) VALUES (?, ?, ?, ?)", rows
         )
-        self._owners = {w: frozenset(fids) for w, fids in vocab.items()}
+        self._db.execute("CREATE VIRTUAL TABLE terms USING fts5vocab(claims, 'row')")
+        self._vocabulary = frozenset(t for (t,) in self._db.execute("SELECT term FROM terms"))
         self._common = max(3, len(kb.frameworks) // 4)
         self._fw_id = {tok: fid for fid, tok in self._fw_token.items()}
         self._with: dict[str, frozenset[str]] = {}
@@ -115,8 +113,8 @@ class ClaimIndex:
 
     @property
     def vocabulary(self) -> frozenset[str]:
-        """Every stem and topic word of the claims (see :func:`bot.text.stem`)."""
-        return frozenset(self._owners)
+        """Every term of the claims, as FTS5's Porter stemmer writes it ("events" -> event)."""
+        return self._vocabulary
 
     def spread(self, term: str) -> int:
         """How many frameworks' claims contain ``term`` (0 when none): 1 means distinctive.
