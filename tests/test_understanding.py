@@ -19,7 +19,7 @@ from tests.conftest import text_of
 #: Accuracy floors (share of cases passed). dev, dev2 and dev3 are tuned on; heldout is only
 #: reported. Each floor sits a few points under what the half measured when it was set (see
 #: the closing note of issue 11), so a real regression fails and noise does not.
-FLOORS = {"dev": 0.92, "dev2": 0.90, "dev3": 0.92, "dev4": 0.90, "heldout": 0.85}
+FLOORS = {"dev": 0.94, "dev2": 0.91, "dev3": 0.94, "dev4": 0.91, "heldout": 0.87}
 
 
 def ask(engine: Engine, text: str) -> Reply:
@@ -315,10 +315,21 @@ def test_rare_words_outweigh_common_ones(engine: Engine) -> None:
     assert hits[0].framework == "tornado"
 
 
-def test_synonyms_reach_the_section_words(engine: Engine) -> None:
-    index = engine.matcher.index
-    assert "users" in index.terms(["who", "uses", "it"])
-    assert "author" in index.terms(["who", "made", "it"])
+@pytest.mark.parametrize(
+    ("question", "section_word"),
+    [
+        ("who uses it", "users"),
+        ("which companies run it", "users"),
+        ("what sites are built with it", "users"),
+        ("who made it", "author"),
+        ("who wrote it", "author"),
+        ("how many stars", "figures"),
+        ("is it popular", "figures"),
+        ("what is its philosophy", "motto"),
+    ],
+)
+def test_synonyms_reach_the_section_words(engine: Engine, question: str, section_word: str) -> None:
+    assert section_word in engine.matcher.index.terms(question.split())
 
 
 def test_the_index_is_built_from_every_claim(engine: Engine) -> None:
