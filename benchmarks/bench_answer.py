@@ -131,9 +131,8 @@ def main() -> None:
         synthetic = synthetic_knowledge(Path(tmp) / "k", 1000)
         start = time.perf_counter()
         big = load(Path(tmp) / "k")
-        print(
-            f"synthetic base: {len(big.frameworks)} frameworks, load {time.perf_counter() - start:.2f} s"
-        )
+        took = time.perf_counter() - start
+        print(f"synthetic base: {len(big.frameworks)} frameworks, load {took:.2f} s")
         print(f"claim index build, synthetic: {build_time(big, 1) * 1000:.0f} ms")
         report(
             f"synthetic ({len(big.frameworks)} frameworks)",
