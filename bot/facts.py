@@ -121,7 +121,4 @@ def items_of(fw: Framework) -> list[Item]:
     ):
         for c in claims:
             raw.append((section, c.text, c.sources, (*topics, *c.topics)))
-    return [
-        Item(section, text, srcs, _stems(topics))
-        for section, text, srcs, topics in raw
-    ]
+    return [Item(section, text, srcs, _stems(topics)) for section, text, srcs, topics in raw]

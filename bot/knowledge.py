@@ -233,7 +233,6 @@ class Cues:
     criteria: tuple[Criterion, ...]
     selectors: tuple[Selector, ...]
     list_all_words: tuple[str, ...]
-    list_cues: tuple[str, ...]
     union: tuple[str, ...]
     rank_cues: tuple[str, ...]
     least_cues: tuple[str, ...]
@@ -685,7 +684,6 @@ def _cues(d: Mapping[str, Any]) -> Cues:
             for s in attrs["selectors"]
         ),
         list_all_words=tuple(attrs["all"]),
-        list_cues=tuple(attrs["list_cues"]),
         union=tuple(attrs["union"]),
         rank_cues=tuple(figs["rank_cues"]),
         least_cues=tuple(figs["least_cues"]),

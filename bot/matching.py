@@ -21,7 +21,6 @@ from bot.text import (
     STOPWORDS,
     PhraseIndex,
     clean,
-    has_phrase,
     stem,
     words,
 )
@@ -36,7 +35,6 @@ __all__ = [
     "Suggestion",
     "Understanding",
     "clean",
-    "has_phrase",
     "stem",
     "words",
 ]

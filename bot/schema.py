@@ -291,7 +291,7 @@ UNDERSTANDING: dict[str, Any] = _obj(
         ),
     },
     attributes=_obj(
-        ["selectors", "all", "list_cues", "union"],
+        ["selectors", "all", "union"],
         selectors={
             "type": "array",
             "items": _obj(
@@ -304,7 +304,6 @@ UNDERSTANDING: dict[str, Any] = _obj(
             ),
         },
         all=_PHRASES,
-        list_cues=_PHRASES,
         union=_PHRASES,
     ),
     figures=_obj(

@@ -184,10 +184,3 @@ class ClaimIndex:
             for rowid, score in cur.fetchall()
             for fid, item in (self._items[rowid - 1],)
         ]
-
-    def by_framework(self, hits: Iterable[Hit]) -> list[tuple[str, float]]:
-        """Frameworks ranked by the summed relevance of their hits, best first."""
-        totals: dict[str, float] = {}
-        for h in hits:
-            totals[h.framework] = totals.get(h.framework, 0.0) + h.score
-        return sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Generic, TypeVar
 
 #: Longest message, in characters, that is understood; longer ones get a polite refusal.
@@ -70,26 +70,6 @@ def stem(word: str) -> str:
     if word.endswith("is") and len(word) > 4:
         return word
     return word[:-1]
-
-
-@functools.lru_cache(maxsize=4096)
-def _phrase_words(phrase: str) -> tuple[str, ...]:
-    return tuple(words(phrase))
-
-
-def has_phrase(tokens: Sequence[str], phrase: str) -> bool:
-    """True when the words of ``phrase`` appear consecutively in ``tokens``."""
-    target = _phrase_words(phrase)
-    n = len(target)
-    if n == 0:
-        return False
-    first = target[0]
-    if n == 1:
-        return first in tokens
-    return any(
-        tokens[i] == first and tuple(tokens[i : i + n]) == target
-        for i in range(len(tokens) - n + 1)
-    )
 
 
 T = TypeVar("T")
