@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from bot.knowledge import KnowledgeBase
 from bot.names import Names, Suggestion
-from bot.roles import EXCLUDED, ORDINARY, REFERENCE, SUBJECT, Cueing, split_clauses
+from bot.roles import EXCLUDED, ORDINARY, REFERENCE, SUBJECT, Cueing, Negation, split_clauses
 from bot.search import ClaimIndex
 from bot.text import (
     MAX_MESSAGE_CHARS,
@@ -196,11 +196,14 @@ class Matcher:
             clause = [0] * len(toks)
         return _wanted(self.find_needs(toks, clause))
 
-    def find_needs(self, tokens: list[str], clause: list[int]) -> list[Need]:
+    def find_needs(
+        self, tokens: list[str], clause: list[int], negation: Negation | None = None
+    ) -> list[Need]:
         """Every need phrase in ``tokens`` with its negation (``clause``: see
-        :func:`bot.roles.split_clauses`)."""
+        :func:`bot.roles.split_clauses`; ``negation``: the message's cues, if already found)."""
         found = self.needs.find(tokens)
-        negated = self.cueing.negated(tokens, clause, [(s, n) for s, n, _ in found])
+        negation = negation or self.cueing.negation(tokens, clause)
+        negated = negation.negated([(s, n) for s, n, _ in found])
         return [Need(q, o, neg, s, n) for (s, n, (q, o)), neg in zip(found, negated, strict=True)]
 
     # ------------------------------------------------------------------ intent
@@ -238,9 +241,10 @@ class Matcher:
         subjects = tuple(f for f in role(SUBJECT) if f not in excluded and f not in references)
         named = {i for m in mentions for i in range(m.start, m.end)}
         rest = [t for i, t in enumerate(tokens) if i not in named]
-        needs = tuple(self.find_needs(tokens, clause))
+        negation = self.cueing.negation(tokens, clause)
+        needs = tuple(self.find_needs(tokens, clause, negation))
         sel_spans = self._selectors.find(tokens)
-        sel_neg = self.cueing.negated(tokens, clause, [(s, n) for s, n, _ in sel_spans])
+        sel_neg = negation.negated([(s, n) for s, n, _ in sel_spans])
         picked = list(zip(sel_spans, sel_neg, strict=True))
         selectors = tuple(dict.fromkeys(x for (_s, _n, x), neg in picked if not neg))
         unwanted = tuple(dict.fromkeys(x for (_s, _n, x), neg in picked if neg))
@@ -288,9 +292,7 @@ class Matcher:
             references=references,
             ordinary=ordinary,
             needs=needs,
-            negated_words=tuple(
-                i for i, neg in enumerate(self.cueing.scope(tokens, clause)) if neg
-            ),
+            negated_words=tuple(i for i, neg in enumerate(negation.scope()) if neg),
             selectors=selectors,
             unwanted=unwanted,
             union=len(selectors) > 1 and self._has(tokens, "union_words"),

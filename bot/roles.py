@@ -155,38 +155,50 @@ class Cueing:
 
     # ------------------------------------------------------------------ negation
 
-    def scope(self, tokens: Sequence[str], clause: Sequence[int]) -> list[bool]:
-        """For each word, whether it stands in the scope of a ``before`` negation trigger."""
-        cues = [Span(s, n, k) for s, n, k in self._neg_cues.find(tokens)]
-        ends = [c.start for c in cues if "terminate" in c.payload]
-        out = [False] * len(tokens)
-        for t in cues:
-            if "before" not in t.payload or "pseudo" in t.payload:
+    def negation(self, tokens: Sequence[str], clause: Sequence[int]) -> Negation:
+        """The negation cues of one message, found once, to ask about any of its spans."""
+        cues = tuple(Span(s, n, k) for s, n, k in self._neg_cues.find(tokens))
+        return Negation(
+            triggers=tuple(c for c in cues if "pseudo" not in c.payload),
+            ends=tuple(c.start for c in cues if "terminate" in c.payload),
+            clause=tuple(clause),
+            window=self.cues.negation_window,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Negation:
+    """One message's negation triggers and scope-ending words (see :meth:`Cueing.negation`)."""
+
+    triggers: tuple[Span, ...]
+    ends: tuple[int, ...]
+    clause: tuple[int, ...]
+    window: int
+
+    def scope(self) -> list[bool]:
+        """For each word, whether it stands in the scope of a ``before`` trigger."""
+        out = [False] * len(self.clause)
+        for t in self.triggers:
+            if "before" not in t.payload:
                 continue
-            for i in range(t.end, min(len(tokens), t.end + self.cues.negation_window + 1)):
-                if clause[i] != clause[t.start] or any(t.end < e <= i for e in ends):
+            for i in range(t.end, min(len(out), t.end + self.window + 1)):
+                if self.clause[i] != self.clause[t.start] or any(t.end < e <= i for e in self.ends):
                     break
                 out[i] = True
         return out
 
-    def negated(
-        self, tokens: Sequence[str], clause: Sequence[int], spans: Sequence[tuple[int, int]]
-    ) -> list[bool]:
-        """For each ``(start, length)`` need span, whether it falls in a negation scope."""
-        cues = [Span(s, n, k) for s, n, k in self._neg_cues.find(tokens)]
-        triggers = [c for c in cues if "pseudo" not in c.payload]
-        ends = [c.start for c in cues if "terminate" in c.payload]
-        window = self.cues.negation_window
+    def negated(self, spans: Sequence[tuple[int, int]]) -> list[bool]:
+        """For each ``(start, length)`` span, whether it falls in a negation scope."""
         out = []
         for start, length in spans:
             hit = False
-            for t in triggers:
-                if clause[t.start] != clause[start]:
+            for t in self.triggers:
+                if self.clause[t.start] != self.clause[start]:
                     continue
-                if "before" in t.payload and t.end <= start and start - t.end <= window:
+                if "before" in t.payload and t.end <= start and start - t.end <= self.window:
                     # A terminating word ends the scope, unless it is the trigger's next word
                     # ("don't want ...", "do not need ...").
-                    if not any(t.end < e < start for e in ends):
+                    if not any(t.end < e < start for e in self.ends):
                         hit = True
                 elif "after" in t.payload and start + length <= t.start <= start + length + 2:
                     hit = True

@@ -307,7 +307,7 @@ def test_roles(engine: Engine, text: str, role: str) -> None:
 def test_negation_scope(engine: Engine, text: str, negated: bool) -> None:
     tokens, clause = split_clauses(text)
     i = tokens.index("realtime")
-    assert engine.matcher.cueing.negated(tokens, clause, [(i, 1)]) == [negated]
+    assert engine.matcher.cueing.negation(tokens, clause).negated([(i, 1)]) == [negated]
 
 
 def test_rare_words_outweigh_common_ones(engine: Engine) -> None:
