@@ -13,7 +13,7 @@ from typing import TextIO
 from bot.config import Settings
 from bot.engine import Engine, Incoming
 from bot.knowledge import KnowledgeBase
-from bot.replies import render_text
+from bot.replies import Reply, render_text
 from bot.sessions import ConversationKey, open_store
 
 PROMPT = "you> "
@@ -33,9 +33,26 @@ async def _chat(kb: KnowledgeBase, settings: Settings, stdin: TextIO, stdout: Te
         await engine.close()
 
 
+class Console:
+    """One person's console conversation: typed lines in, rendered replies out.
+
+    Args:
+        engine: the core.
+        user: the person's name (their conversation key); default: the OS user.
+    """
+
+    def __init__(self, engine: Engine, user: str = "") -> None:
+        self.engine = engine
+        self.key = ConversationKey(platform="console", user=user or _user())
+
+    async def turn(self, text: str) -> list[Reply]:
+        """The core's replies to one typed line. Never raises."""
+        return await self.engine.handle(Incoming(key=self.key, text=text))
+
+
 async def _loop(engine: Engine, stdin: TextIO, stdout: TextIO) -> int:
     interactive = stdin.isatty()
-    key = ConversationKey(platform="console", user=_user())
+    console = Console(engine)
     if interactive:
         stdout.write(
             "framework-advisor. Ask about Python web frameworks; "
@@ -53,7 +70,7 @@ async def _loop(engine: Engine, stdin: TextIO, stdout: TextIO) -> int:
             break
         if not interactive and not text.strip():
             continue
-        for reply in await engine.handle(Incoming(key=key, text=text)):
+        for reply in await console.turn(text):
             stdout.write(render_text(reply) + "\n\n")
         stdout.flush()
     return 0

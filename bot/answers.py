@@ -381,14 +381,30 @@ class Answerer:
         reply = self.ranking_reply(ranking, title="Best fits for what you described")
         return replace(reply, notices=(*notices, *reply.notices))
 
-    def ranking_reply(self, ranking: Ranking, *, title: str, top: int = 3) -> Reply:
-        """The top ``top`` of a ranking with the reasons that moved each, margin and sources."""
+    def ranking_reply(
+        self,
+        ranking: Ranking,
+        *,
+        title: str,
+        top: int = 3,
+        answered: tuple[int, int] | None = None,
+    ) -> Reply:
+        """The top ``top`` of a ranking with the reasons that moved each, margin and sources.
+
+        ``answered`` is (questions answered, questions asked) for a selection conversation: the
+        reply then leads with a confidence line from what is known (:func:`confidence`) and
+        each match says how many answers it rests on."""
         used: list[str] = []
         paragraphs = []
         given = "; ".join(c.label for c in ranking.causes)
-        paragraphs.append(f"Based on: {given}.")
+        paragraphs.append(f"Based on: {given}." if given else "Based on: no answers yet.")
+        if answered is not None:
+            paragraphs.insert(0, confidence(ranking, *answered))
+        basis = ""
+        if answered is not None and answered[0] < answered[1]:
+            basis = f" on {plural(answered[0], 'answer')}"
         for r in ranking.top(top):
-            lines = [f"{r.rank}. {r.name} ({r.match}% match)"]
+            lines = [f"{r.rank}. {r.name} ({r.match}% match{basis})"]
             lines += [f"   + {_reason(x)}" for x in r.pros]
             lines += [f"   - {_reason(x)}" for x in r.cons]
             used += [s for x in (*r.pros, *r.cons) for s in x.sources]
@@ -396,11 +412,13 @@ class Answerer:
         notices = []
         if len(ranking.items) > 1:
             a, b = ranking.items[0], ranking.items[1]
-            paragraphs.append(f"Margin between first and second: {ranking.margin:g} points.")
+            paragraphs.append(
+                f"Margin between first and second: {plural(ranking.margin, 'point')}."
+            )
             if ranking.close:
                 notices.append(
-                    f"Close call: {a.name} leads {b.name} by only {ranking.margin:g} "
-                    "points; either is a reasonable choice."
+                    f"Close call: {a.name} leads {b.name} by only "
+                    f"{plural(ranking.margin, 'point')}; either is a reasonable choice."
                 )
         return Reply(
             intent="recommend",
@@ -445,6 +463,28 @@ class Answerer:
             notices=tuple(notices),
             choices=tuple(dict.fromkeys(choices)),
         )
+
+
+def plural(n: float, noun: str) -> str:
+    """``n`` and ``noun``, with an "s" unless ``n`` is exactly 1: "1 point", "2.5 points"."""
+    return f"{n:g} {noun}" + ("" if n == 1 else "s")
+
+
+def confidence(ranking: Ranking, answered: int, asked: int) -> str:
+    """One line on how far to trust a ranking, from what is known: low with fewer than 3 of
+    the questions answered (or under 5 with a close call), high with 6 or more and a clear
+    lead, medium otherwise. Says how many were answered and the lead in points."""
+    if answered < 3 or (answered < 5 and ranking.close):
+        level = "low"
+    elif answered >= 6 and not ranking.close:
+        level = "high"
+    else:
+        level = "medium"
+    line = f"Confidence: {level} ({answered} of {asked} questions answered"
+    if len(ranking.items) > 1:
+        a, b = ranking.items[0], ranking.items[1]
+        line += f"; {a.name} leads {b.name} by {plural(ranking.margin, 'point')}"
+    return line + ")."
 
 
 def _reason(r: Reason) -> str:

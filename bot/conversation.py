@@ -7,64 +7,40 @@ States (``FlowState.status``)::
       +----------------- cancel -----------------+
     done: what if <...> / change <q> / compare top two / export / why not X / restart
 
-Ad-hoc questions ("what's Sanic?", "flask vs django") are answered in any state; while asking,
-the pending question is asked again after the answer. Nothing here does I/O: the engine loads
-and saves the state around :func:`step`. Answers are matched by option number, button action,
-the options' terms and replies, then fuzzily (rapidfuzz); an answer that matches nothing gets
-the question again with a hint, never an exception.
+Any message is read for every question (slot filling, :mod:`bot.dialogue`): one turn can answer
+the pending question and others, correct earlier answers ("actually it's small"), or carry a
+plain yes / no / not sure. Each turn says back in one line what it understood or changed. Two
+options at once ("both") get a question on which decides; an answer that is not understood gets
+the question again with its options, never a guess. After the result, a sentence that gives
+answers is a what-if on the same answers. Ad-hoc questions ("what's Sanic?", "flask vs django")
+are answered in any state; while asking, the pending question is asked again after the answer.
+
+Buttons carry the question id and the state's :attr:`FlowState.version`, so a stale or
+duplicate press changes nothing. Nothing here does I/O: the engine loads and saves the state
+around :func:`step`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from rapidfuzz import fuzz, process
-
-from bot.answers import Answerer, cite
+from bot.answers import Answerer, cite, plural
+from bot.dialogue import Dialogue, Reading
 from bot.knowledge import KnowledgeBase, Question
-from bot.matching import Matcher, PhraseIndex, clean, words
+from bot.matching import Matcher, Understanding, clean, words
 from bot.recommend import Ranking, causes_from, moves, rank, why_not
 from bot.record import decision_record
 from bot.replies import Choice, Reply
+from bot.roles import split_clauses
 
-#: fuzz.WRatio score (0-100) at or above which free text is taken as an option.
-ANSWER_CUTOFF = 86
-_COMMANDS = {
-    "back": "back",
-    "go back": "back",
-    "undo": "back",
-    "previous": "back",
-    "skip": "skip",
-    "pass": "skip",
-    "next": "skip",
-    "skip it": "skip",
-    "restart": "restart",
-    "start over": "restart",
-    "reset": "restart",
-    "start again": "restart",
-    "cancel": "cancel",
-    "stop": "cancel",
-    "quit flow": "cancel",
-    "abort": "cancel",
-    "why": "why",
-    "why?": "why",
-    "why this question": "why",
-    "explain": "why",
-    "export": "export",
-    "decision record": "export",
-    "export decision record": "export",
-    "compare top two": "compare-top",
-    "compare the top two": "compare-top",
-    "compare top 2": "compare-top",
-    "what if": "whatif",
-    "what-if": "whatif",
-}
-_CHANGE = re.compile(r"^(?:change|edit|redo)\s+(?:the\s+|my\s+)?(.+)$", re.IGNORECASE)
 _WHATIF = re.compile(r"^what[\s-]+if\s+(.+)$", re.IGNORECASE)
 _WHYNOT = re.compile(r"^why\s+not\s+(.+?)\??$", re.IGNORECASE)
+STALE_TEXT = "That question is already answered; nothing changed."
+OLD_BUTTON_TEXT = "That button is from an earlier message; nothing changed."
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +56,10 @@ class FlowState:
         pending: the question being asked, or "".
         changing: True while re-asking one question after the result (what-if).
         signals: need-signal ids from the opening sentence.
-        description: the opening sentence.
+        description: the opening sentence (kept through what-ifs, for the decision record).
         choices: the action values of the last reply's buttons, so "2" picks the second.
         started: when the flow started (seconds since the epoch), 0 when idle.
+        proposal: a new request waiting for "Start new selection" / "Keep current", or "".
     """
 
     status: str = "idle"
@@ -96,6 +73,17 @@ class FlowState:
     description: str = ""
     choices: tuple[str, ...] = ()
     started: float = 0.0
+    proposal: str = ""
+
+    @property
+    def version(self) -> str:
+        """A short digest of what a button acts on: the flow (its start time), its status, the
+        question pending and the proposal waiting. Equal states give equal versions on every
+        replica and after restarts; answers to other questions typed meanwhile (perhaps on
+        another replica) leave it alone, so they never make a press on the current question
+        stale."""
+        key = repr((self.started, self.status, self.pending, self.changing, self.proposal))
+        return hashlib.blake2s(key.encode(), digest_size=4).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -111,6 +99,7 @@ class FlowState:
             "description": self.description,
             "choices": list(self.choices),
             "started": self.started,
+            "proposal": self.proposal,
         }
 
     @classmethod
@@ -142,59 +131,111 @@ class Context:
         self.kb = kb
         self.matcher = matcher
         self.answerer = answerer
-        self.question_names: PhraseIndex[str] = PhraseIndex(
-            [(a, q.id) for q in kb.questions for a in (q.id, q.short, *q.aliases)]
-        )
-        self.option_texts: dict[str, tuple[list[str], list[str]]] = {}
-        for q in kb.questions:
-            texts, owners = [], []
-            for o in q.options:
-                for t in (o.label, *o.terms, *o.replies):
-                    texts.append(" ".join(words(t)))
-                    owners.append(o.id)
-            self.option_texts[q.id] = (texts, owners)
+        self.dialogue = Dialogue(kb, matcher)
+        self.order = {q.id: i for i, q in enumerate(kb.questions)}
 
     def ranking(self, state: FlowState) -> Ranking:
         """The ranking for the state's answers and signals."""
         return rank(self.kb, causes_from(self.kb, state.answers, state.signals))
 
 
-def step(ctx: Context, state: FlowState, turn: Turn) -> tuple[FlowState, list[Reply]]:
-    """Advance the conversation by one turn. Pure; never raises for any input."""
-    action = turn.action or _numbered(state, turn.text)
+Step = tuple[FlowState, list[Reply]]
+
+
+def step(ctx: Context, state: FlowState, turn: Turn) -> Step:
+    """Advance the conversation by one turn. Pure; never raises for any input.
+
+    The text is cleaned first (mentions stripped: "@advisor 2" is option 2), then read in this
+    order: a button or number, a command in plain words, a new request, a question about
+    frameworks, answers to any question, a question to change.
+    """
     text = clean(turn.text)
+    action = turn.action or _numbered(state, text)
     if action.startswith("ask:"):
-        text, action = action[4:], ""
-    command = (
-        action[4:] if action.startswith("cmd:") else _COMMANDS.get(text.lower().strip(" .!"), "")
-    )
-    if action.startswith("answer:") and state.status in ("asking", "done"):
-        _, qid, oid = (action.split(":", 2) + ["", ""])[:3]
-        return _answered(ctx, state, qid, oid)
-    if action.startswith("change:"):
-        return _ask_change(ctx, state, action[7:])
+        text, action = clean(action[4:]), ""
+    if action:
+        return _action(ctx, state, action, turn)
+    tokens, _clause = split_clauses(text)
+    command = ctx.dialogue.command(tokens)
     if command:
         return _command(ctx, state, command, turn)
-    if state.status == "asking" and state.pending:
-        picked = match_option(ctx, ctx.kb.question(state.pending), text)
-        if picked is not None:
-            return _answered(ctx, state, state.pending, picked)
-    if m := _CHANGE.match(text):
-        qid = _question_named(ctx, m.group(1))
-        if qid:
-            return _ask_change(ctx, state, qid)
-    if state.status == "done" and (m := _WHATIF.match(text)):
-        return _what_if(ctx, state, m.group(1))
+    if state.status == "idle":
+        return _idle(ctx, state, text, turn)
     if state.status == "done" and (m := _WHYNOT.match(text)):
         return state, [_why_not(ctx, state, m.group(1))]
     u = ctx.matcher.understand(text)
+    if u.flow and _opens_request(ctx, tokens):
+        return _new_request(ctx, state, text, tokens, turn)
+    if u.frameworks and u.intent != "help":
+        return _aside(ctx, state, u)
+    pending = state.pending if state.status == "asking" or state.changing else ""
+    body = _WHATIF.match(text) if state.status == "done" else None
+    reading = ctx.dialogue.read(clean(body.group(1)) if body else text, pending)
+    if not reading.empty:
+        return _apply(ctx, state, reading)
+    if state.status == "done":
+        if body:
+            return _whatif_menu(ctx, state)
+        return state, [ctx.answerer.answer(u)]
+    if _asks_about_frameworks(u) or (_question_form(tokens, text) and u.intent != "help"):
+        return _aside(ctx, state, u)
+    return _ask(ctx, state, [], hint=True)
+
+
+def _aside(ctx: Context, state: FlowState, u: Understanding) -> Step:
+    """Answer a question about frameworks asked mid-flow, then ask the pending one again."""
+    reply = ctx.answerer.answer(u)
+    if state.pending:
+        return _ask(ctx, state, [reply], lead="Back to the question.")
+    return state, [reply]
+
+
+_QUESTION_WORDS = frozenset("what which who how is are does do can should could why".split())
+
+
+def _question_form(tokens: list[str], text: str) -> bool:
+    return text.rstrip().endswith("?") or (bool(tokens) and tokens[0] in _QUESTION_WORDS)
+
+
+def _numbered(state: FlowState, text: str) -> str:
+    t = text.strip().rstrip(".)")
+    if t.isascii() and t.isdecimal() and len(t) <= 3 and 1 <= int(t) <= len(state.choices):
+        return state.choices[int(t) - 1]
+    return ""
+
+
+def match_option(ctx: Context, q: Question, text: str) -> str | None:
+    """The option id of ``q`` that free ``text`` means when ``q`` is being asked ("yep",
+    "pretty big", "API only", "no, we don't need async"). Returns None when the text gives no
+    single option for ``q`` (not understood, "both", or an option ruled out)."""
+    return ctx.dialogue.read(clean(text), q.id).fills.get(q.id)
+
+
+def _asks_about_frameworks(u: Understanding) -> bool:
+    """A message that answers no question but asks about frameworks ("should we just use rails
+    instead?", "which came out of FriendFeed")."""
+    if u.off_topic:
+        return False
+    return bool(u.lookup or u.languages or u.not_covered) and u.intent != "help"
+
+
+def _opens_request(ctx: Context, tokens: list[str]) -> bool:
+    """True when the message opens with a request to be walked through ("recommend ...",
+    "help me pick ...") rather than mentioning one in passing."""
+    return bool(tokens) and (
+        tokens[0] in ("recommend", "recommendation") or ctx.matcher.opens_flow(tokens)
+    )
+
+
+# --------------------------------------------------------------------------- idle
+
+
+def _idle(ctx: Context, state: FlowState, text: str, turn: Turn) -> Step:
+    u = ctx.matcher.understand(text)
     if u.intent == "recommend" and u.flow:
         return _start(ctx, turn, text)
-    if state.status == "asking":
-        if u.intent in ("about", "compare", "list", "help") and not u.off_topic:
-            reply = ctx.answerer.answer(u)
-            return _ask(ctx, state, [reply], lead="Back to the question.")
-        return _ask(ctx, state, [], hint=True)
+    if _CHANGE_WORDS.search(text) and ctx.dialogue.question_named(words(text)):
+        return _no_flow(state)
     reply = ctx.answerer.answer(u)
     if u.intent == "recommend" and reply.kind == "recommendation":
         reply = replace(
@@ -207,45 +248,159 @@ def step(ctx: Context, state: FlowState, turn: Turn) -> tuple[FlowState, list[Re
     return replace(state, choices=tuple(c.value for c in reply.choices)), [reply]
 
 
-def _numbered(state: FlowState, text: str) -> str:
-    t = text.strip().rstrip(".)")
-    if t.isdecimal() and 1 <= int(t) <= len(state.choices):
-        return state.choices[int(t) - 1]
-    return ""
+_CHANGE_WORDS = re.compile(r"^(?:change|edit|redo)\b", re.IGNORECASE)
 
 
-def match_option(ctx: Context, q: Question, text: str) -> str | None:
-    """The option id of ``q`` that free ``text`` means ("yep", "pretty big", "API only").
-
-    Returns None when nothing matches well enough.
-    """
-    toks = words(text)
-    if not toks:
-        return None
-    joined = " ".join(toks)
-    texts, owners = ctx.option_texts[q.id]
-    for t, owner in zip(texts, owners, strict=True):
-        if joined == t:
-            return owner
-    answers, _signals = ctx.matcher.prefill(text)
-    if q.id in answers:
-        return answers[q.id]
-    hit = process.extractOne(joined, texts, scorer=fuzz.WRatio, score_cutoff=ANSWER_CUTOFF)
-    if hit is not None and (len(joined) >= 4 or hit[1] == 100):
-        return owners[hit[2]]
-    return None
+# --------------------------------------------------------------------------- buttons
 
 
-def _question_named(ctx: Context, text: str) -> str:
-    found = ctx.question_names.find(words(text))
-    return found[0][2] if found else ""
+def _action(ctx: Context, state: FlowState, action: str, turn: Turn) -> Step:
+    kind, _, rest = action.partition(":")
+    if kind == "answer":
+        qid, _, tail = rest.partition(":")
+        oid, _, version = tail.partition(":")
+        if state.status == "idle":
+            return _no_flow(state)
+        if qid != state.pending or (version and version != state.version):
+            return _stale(ctx, state, qid)
+        return _answered(ctx, state, qid, oid)
+    if kind == "change":
+        return _ask_change(ctx, state, rest)
+    if kind == "cmd":
+        name, *parts = rest.split(":")
+        if parts and (parts[-1] != state.version or (len(parts) > 1 and parts[0] != state.pending)):
+            return _stale(ctx, state, parts[0] if len(parts) > 1 else "")
+        return _command(ctx, state, name, turn)
+    return state, [_note("I don't know that button; nothing changed.")]
+
+
+def _stale(ctx: Context, state: FlowState, qid: str) -> Step:
+    """A press on a button of an earlier message, or a second press: nothing changes; the note
+    says so, and the question now pending is shown again."""
+    settled = qid in state.answers or qid in state.skipped
+    note = _note(STALE_TEXT if settled else OLD_BUTTON_TEXT)
+    if state.status == "asking" and state.pending:
+        return _ask(ctx, state, [note])
+    return state, [note]
+
+
+def _note(text: str) -> Reply:
+    return Reply(intent="recommend", kind="notice", paragraphs=(text,))
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def _apply(ctx: Context, state: FlowState, reading: Reading) -> Step:
+    """Apply what one message said: fill, correct, skip, narrow or re-ask; say it back."""
+    before = ctx.ranking(state) if state.status == "done" else None
+    pending = state.pending if state.status == "asking" or state.changing else ""
+    answering = pending in reading.fills
+    got: list[str] = []
+    changed: list[str] = []
+    new = state
+    for q in ctx.kb.questions:
+        oid = reading.fills.get(q.id)
+        if oid is None:
+            continue
+        old = state.answers.get(q.id)
+        label = q.option(oid).label
+        if old is None:
+            new = _set_answer(new, q.id, oid)
+            got.append(f"{q.short}: {label}")
+        elif old != oid:
+            if answering and q.id != pending and not reading.correction:
+                continue  # an aside while answering the pending question, not a correction
+            new = _set_answer(new, q.id, oid)
+            changed.append(f"{q.short}: {q.option(old).label} → {label}")
+        elif q.id == pending:
+            new = _set_answer(new, q.id, oid)
+            got.append(f"{q.short}: {label}")
+    if reading.skip and pending and not answering:
+        new = replace(
+            new,
+            skipped=(*new.skipped, pending),
+            history=(*new.history, pending),
+            changing=False,
+        )
+        got.append(f"{ctx.kb.question(pending).short}: not sure, left out")
+    said = _said(got, changed)
+    if new.status == "done" and new.pending and not new.changing:
+        new = replace(new, pending="")
+    if pending and pending not in new.answers and pending not in new.skipped:
+        q = ctx.kb.question(pending)
+        if pending in reading.mixed:
+            options = reading.mixed[pending]
+            labels = " and ".join(q.option(o).label for o in options)
+            lead = f"{said}\nYou named {labels}. Which one should decide the choice?".strip()
+            return _ask(ctx, new, [], lead=lead, only=options)
+        if pending in reading.ruled_out:
+            out = reading.ruled_out[pending]
+            rest = tuple(o.id for o in q.options if o.id not in out)
+            names = ", ".join(q.option(o).label for o in out)
+            lead = f"{said}\nGot it: not {names}. Which is it, then?".strip()
+            return _ask(ctx, new, [], lead=lead, only=rest)
+        if reading.change and reading.change != pending and not got and not changed:
+            return _ask_change(ctx, new, reading.change)
+        if new.status == "done":
+            return _finish(ctx, replace(new, changing=False), before=before, lead=said)
+        if not got and not changed:
+            return _ask(ctx, new, [], hint=True)
+        return _ask(ctx, new, [], lead=said)
+    if reading.change and not got and not changed:
+        return _ask_change(ctx, new, reading.change)
+    if new.status == "done" or state.changing:
+        if not got and not changed and before is not None:
+            return new, [_note("Those are already your answers; nothing moved.")]
+        return _finish(ctx, replace(new, changing=False), before=before, lead=said)
+    return _next(ctx, new, lead=said)
+
+
+def _said(got: list[str], changed: list[str]) -> str:
+    parts = []
+    if got:
+        parts.append("Got it: " + "; ".join(got) + ".")
+    if changed:
+        parts.append("Changed " + "; ".join(changed) + ".")
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------- new requests
+
+
+def _new_request(ctx: Context, state: FlowState, text: str, tokens: list[str], turn: Turn) -> Step:
+    """A new "recommend <description>" while a flow runs: start it at once when nothing was
+    answered yet, otherwise ask before dropping the answers."""
+    described = ctx.matcher.describes(tokens)
+    if not state.answers and described:
+        return _start(ctx, turn, text)
+    if not described and state.status == "asking":
+        return _ask(ctx, state, [], lead="We're already picking a framework; here's where we were.")
+    proposal = replace(state, proposal=text or "-")
+    count = len(state.answers)
+    what = f" from “{text[:120]}”" if described else ""
+    reply = Reply(
+        intent="recommend",
+        title="Start a new selection?",
+        paragraphs=(
+            f"You have a selection with {plural(count, 'answer')} so far. "
+            f"Start a new one{what}, or keep the current one?",
+        ),
+        choices=(
+            Choice(label="Start new selection", value=f"cmd:new:{proposal.version}", primary=True),
+            Choice(label="Keep current", value=f"cmd:keep:{proposal.version}"),
+        ),
+    )
+    return replace(proposal, choices=tuple(c.value for c in reply.choices)), [reply]
 
 
 # --------------------------------------------------------------------------- transitions
 
 
-def _start(ctx: Context, turn: Turn, text: str) -> tuple[FlowState, list[Reply]]:
-    answers, signals = ctx.matcher.prefill(text)
+def _start(ctx: Context, turn: Turn, text: str) -> Step:
+    reading = ctx.dialogue.read(text) if text else Reading()
+    _answers, signals = ctx.matcher.prefill(text) if text else ({}, [])
+    answers = dict(reading.fills)
     state = FlowState(
         status="asking",
         answers=answers,
@@ -269,7 +424,7 @@ def _start(ctx: Context, turn: Turn, text: str) -> tuple[FlowState, list[Reply]]
     return _next(ctx, state, lead=lead)
 
 
-def _next(ctx: Context, state: FlowState, lead: str = "") -> tuple[FlowState, list[Reply]]:
+def _next(ctx: Context, state: FlowState, lead: str = "") -> Step:
     settled = set(state.answers) | set(state.skipped)
     for q in ctx.kb.questions:
         if q.id not in settled:
@@ -280,16 +435,24 @@ def _next(ctx: Context, state: FlowState, lead: str = "") -> tuple[FlowState, li
 
 
 def _ask(
-    ctx: Context, state: FlowState, before: list[Reply], *, lead: str = "", hint: bool = False
-) -> tuple[FlowState, list[Reply]]:
+    ctx: Context,
+    state: FlowState,
+    before: list[Reply],
+    *,
+    lead: str = "",
+    hint: bool = False,
+    only: tuple[str, ...] = (),
+) -> Step:
     q = ctx.kb.question(state.pending)
-    number = [x.id for x in ctx.kb.questions].index(q.id) + 1
-    choices = [Choice(label=o.label, value=f"answer:{q.id}:{o.id}") for o in q.options]
-    choices += [Choice(label="Skip", value="cmd:skip")]
-    if state.history:
-        choices += [Choice(label="Back", value="cmd:back")]
-    if lead:
-        before = [*before, Reply(intent="recommend", kind="notice", paragraphs=(lead,))]
+    state = replace(state, proposal="")
+    version = state.version
+    number = ctx.order[q.id] + 1
+    options = [o for o in q.options if not only or o.id in only]
+    choices = [Choice(label=o.label, value=f"answer:{q.id}:{o.id}:{version}") for o in options]
+    choices += [Choice(label="Skip", value=f"cmd:skip:{q.id}:{version}")]
+    if state.history and not state.changing:
+        choices += [Choice(label="Back", value=f"cmd:back:{q.id}:{version}")]
+    paragraphs: tuple[str, ...] = (lead,) if lead else ()
     notices: tuple[str, ...] = ()
     if hint:
         notices = (
@@ -300,6 +463,7 @@ def _ask(
         intent="recommend",
         kind="question",
         title=f"Question {number} of {len(ctx.kb.questions)}: {q.prompt}",
+        paragraphs=paragraphs,
         choices=tuple(choices),
         notices=notices,
     )
@@ -307,36 +471,37 @@ def _ask(
     return replace(state, choices=tuple(c.value for c in choices)), [*before, reply]
 
 
-def _answered(ctx: Context, state: FlowState, qid: str, oid: str) -> tuple[FlowState, list[Reply]]:
+def _answered(ctx: Context, state: FlowState, qid: str, oid: str) -> Step:
     try:
-        ctx.kb.question(qid).option(oid)
+        q = ctx.kb.question(qid)
+        q.option(oid)
     except KeyError:
         return _ask(ctx, state, [], hint=True) if state.pending else (state, [])
-    if state.status == "done" or state.changing:
-        before = ctx.ranking(state)
-        new = _set_answer(state, qid, oid)
-        return _finish(ctx, new, before=before)
-    new = _set_answer(state, qid, oid)
-    return _next(ctx, new)
+    return _apply(ctx, state, Reading(fills={qid: oid}))
 
 
 def _set_answer(state: FlowState, qid: str, oid: str) -> FlowState:
     answers = {**state.answers, qid: oid}
     history = tuple(h for h in state.history if h != qid) + (qid,)
+    changed = state.answers.get(qid) != oid
     return replace(
         state,
         answers=answers,
         history=history,
         skipped=tuple(s for s in state.skipped if s != qid),
+        prefilled=tuple(p for p in state.prefilled if p != qid or not changed),
         changing=False,
     )
 
 
 def _finish(
     ctx: Context, state: FlowState, *, lead: str = "", before: Ranking | None = None
-) -> tuple[FlowState, list[Reply]]:
+) -> Step:
     ranking = ctx.ranking(state)
-    reply = ctx.answerer.ranking_reply(ranking, title="My recommendation")
+    answered = sum(1 for q in ctx.kb.questions if q.id in state.answers)
+    reply = ctx.answerer.ranking_reply(
+        ranking, title="My recommendation", answered=(answered, len(ctx.kb.questions))
+    )
     paragraphs = list(reply.paragraphs)
     if before is not None:
         moved = moves(before, ranking)
@@ -352,7 +517,12 @@ def _finish(
     )
     reply = replace(reply, paragraphs=tuple(paragraphs), choices=choices)
     done = replace(
-        state, status="done", pending="", changing=False, choices=tuple(c.value for c in choices)
+        state,
+        status="done",
+        pending="",
+        changing=False,
+        proposal="",
+        choices=tuple(c.value for c in choices),
     )
     return done, [reply]
 
@@ -364,8 +534,8 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def _ask_change(ctx: Context, state: FlowState, qid: str) -> tuple[FlowState, list[Reply]]:
-    if state.status == "idle" or qid not in {q.id for q in ctx.kb.questions}:
+def _ask_change(ctx: Context, state: FlowState, qid: str) -> Step:
+    if state.status == "idle" or qid not in ctx.order:
         return _no_flow(state)
     changing = state.status == "done"
     return _ask(
@@ -376,22 +546,7 @@ def _ask_change(ctx: Context, state: FlowState, qid: str) -> tuple[FlowState, li
     )
 
 
-def _what_if(ctx: Context, state: FlowState, text: str) -> tuple[FlowState, list[Reply]]:
-    answers, _signals = ctx.matcher.prefill(text)
-    changed = {q: o for q, o in answers.items() if state.answers.get(q) != o}
-    if not changed:
-        qid = _question_named(ctx, text)
-        if qid:
-            return _ask_change(ctx, state, qid)
-        return _whatif_menu(ctx, state)
-    before = ctx.ranking(state)
-    new = state
-    for qid, oid in changed.items():
-        new = _set_answer(new, qid, oid)
-    return _finish(ctx, new, before=before)
-
-
-def _whatif_menu(ctx: Context, state: FlowState) -> tuple[FlowState, list[Reply]]:
+def _whatif_menu(ctx: Context, state: FlowState) -> Step:
     choices = tuple(
         Choice(label=f"Change {q.short}", value=f"change:{q.id}") for q in ctx.kb.questions
     )
@@ -463,6 +618,15 @@ def _command(
         return _start(ctx, turn, "")
     if command == "refine":
         return _start(ctx, turn, state.description)
+    if command == "new":
+        if not state.proposal:
+            return state, [_note(OLD_BUTTON_TEXT)]
+        return _start(ctx, turn, "" if state.proposal == "-" else state.proposal)
+    if command == "keep":
+        kept = replace(state, proposal="")
+        if kept.status == "asking" and kept.pending:
+            return _ask(ctx, kept, [], lead="Keeping your current selection.")
+        return kept, [_note("Keeping your current selection.")]
     if command == "cancel":
         reply = Reply(
             intent="recommend",

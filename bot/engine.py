@@ -237,7 +237,10 @@ class Engine:
             return
         data = {
             "frameworks": list(done[-1].frameworks),
-            "based_on": done[-1].paragraphs[0] if done[-1].paragraphs else "",
+            "based_on": next(
+                (p for p in done[-1].paragraphs if p.startswith("Based on")),
+                done[-1].paragraphs[0] if done[-1].paragraphs else "",
+            ),
             "at": now,
         }
         try:

@@ -151,6 +151,8 @@ class Option:
     replies: tuple[str, ...]
     weights: Mapping[str, float]
     because: Claim | None = None
+    means: tuple[str, ...] = ()
+    people_max: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +222,9 @@ class Cues:
 
     ``roles`` and ``negation`` map a cue kind ("excluded.before", "terminate"...) to phrases;
     ``homonyms`` maps a framework id to words that show its name is an ordinary word.
+    ``dialogue`` maps a dialogue act (affirm, deny, unsure, indifferent, both) and ``filler``,
+    ``change``, ``correction``, ``people`` (words a head count counts) to phrases;
+    ``commands`` maps a flow command to its phrases.
     """
 
     role_window: int
@@ -243,6 +248,8 @@ class Cues:
     python_context: tuple[str, ...]
     language_context: tuple[str, ...]
     language_context_before: tuple[str, ...]
+    dialogue: Mapping[str, tuple[str, ...]]
+    commands: Mapping[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -629,6 +636,8 @@ def _build(docs: dict[str, Any], fw_docs: dict[str, Any], version: str) -> Knowl
                         tuple(o.get("replies", ())),
                         dict(o["weights"]),
                         _claim(o["because"]) if "because" in o else None,
+                        tuple(o.get("means", ())),
+                        o.get("people_max"),
                     )
                     for o in q["options"]
                 ),
@@ -694,4 +703,9 @@ def _cues(d: Mapping[str, Any]) -> Cues:
         python_context=tuple(d["python_context"]),
         language_context=tuple(d["language_context"]),
         language_context_before=tuple(d["language_context_before"]),
+        dialogue={
+            **{act: tuple(v) for act, v in d["dialogue"]["acts"].items()},
+            **{k: tuple(d["dialogue"][k]) for k in ("filler", "change", "correction", "people")},
+        },
+        commands={k: tuple(v) for k, v in d["dialogue"]["commands"].items()},
     )

@@ -48,6 +48,11 @@ _TRAILING_QUESTION = frozenset({"which", "who", "what", "name", "anyone"})
 #: Summed BM25 relevance of one framework's best_for/strength claims that makes a statement
 #: a project description ("mediator between legacy systems" -> Sanic's own words).
 DESCRIBES_SCORE = 8.0
+#: Words of a bare request to be walked through ("help me pick a new framework please").
+_REQUEST_WORDS = frozenset(
+    "help me pick choose decide new another one something please pls us framework frameworks "
+    "lib library select selection start fresh again go ahead let let's lets now".split()
+)
 #: How many understood texts :meth:`Matcher.understand` remembers.
 UNDERSTOOD_CACHE = 2048
 
@@ -218,6 +223,21 @@ class Matcher:
 
     def _has(self, tokens: list[str], kind: str) -> bool:
         return bool(self._cue_index[kind].find(tokens))
+
+    def opens_flow(self, tokens: list[str]) -> bool:
+        """True when one of the first three words opens a request to be walked through the
+        questions ("recommend ...", "ok, help me pick ...")."""
+        found = self._cue_index["flow"].find(tokens[:6])
+        return bool(found) and found[0][0] <= 2
+
+    def describes(self, tokens: list[str]) -> bool:
+        """True when a request says something about the project beyond asking for help
+        ("recommend something for a chat app", not "help me pick a framework")."""
+        spans = {i for s, n, _ in self._cue_index["flow"].find(tokens) for i in range(s, s + n)}
+        return any(
+            i not in spans and t not in STOPWORDS and t not in _REQUEST_WORDS
+            for i, t in enumerate(tokens)
+        )
 
     def _starts(self, tokens: list[str], kind: str) -> bool:
         found = self._cue_index[kind].find(tokens[:4])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
+from bot.answers import plural
 from bot.knowledge import KnowledgeBase
 from bot.recommend import Ranking
 
@@ -62,7 +63,7 @@ def decision_record(
     out += ["", "## Ranking", ""]
     used: list[str] = []
     for r in ranking.top(top):
-        out.append(f"{r.rank}. **{r.name}**: {r.match}% match ({r.score:g} points)")
+        out.append(f"{r.rank}. **{r.name}**: {r.match}% match ({plural(r.score, 'point')})")
         for sign, reasons in (("For", r.pros), ("Against", r.cons)):
             for x in reasons:
                 out.append(

@@ -15,6 +15,12 @@ _TOPICS = {"type": "array", "items": {"type": "string", "minLength": 2}}
 AS_OF_PATTERN = r"^(\d{4}(-\d{2}(-\d{2})?)?|undated)$"
 
 
+#: Dialogue acts an answer can carry (understanding.yaml ``dialogue.acts``, an option's ``means``).
+ACTS = ("affirm", "deny", "unsure", "indifferent", "both")
+#: Flow commands said in plain words (understanding.yaml ``dialogue.commands``).
+COMMANDS = ("back", "skip", "restart", "cancel", "why", "export", "compare-top", "whatif")
+
+
 def _obj(required: list[str], **props: Any) -> dict[str, Any]:
     return {
         "type": "object",
@@ -181,6 +187,8 @@ _OPTION = _obj(
     label={"type": "string", "minLength": 2, "maxLength": 75},
     terms={"type": "array", "items": {"type": "string", "minLength": 1}},
     replies={"type": "array", "items": {"type": "string", "minLength": 1}},
+    means={"type": "array", "items": {"enum": list(ACTS)}, "uniqueItems": True},
+    people_max={"type": "number", "minimum": 1},
     weights=_WEIGHTS,
     because=_CLAIM,
 )
@@ -256,6 +264,7 @@ UNDERSTANDING: dict[str, Any] = _obj(
         "python_context",
         "language_context",
         "language_context_before",
+        "dialogue",
     ],
     roles=_obj(
         ["window", "excluded", "reference", "verb_guard"],
@@ -328,4 +337,15 @@ UNDERSTANDING: dict[str, Any] = _obj(
     python_context=_PHRASES,
     language_context=_PHRASES,
     language_context_before=_PHRASES,
+    dialogue=_obj(
+        ["acts", "filler", "commands", "change", "correction", "people"],
+        acts=_obj(list(ACTS), **{act: {**_PHRASES, "minItems": 1} for act in ACTS}),
+        filler=_PHRASES,
+        commands=_obj(
+            list(COMMANDS), **{command: {**_PHRASES, "minItems": 1} for command in COMMANDS}
+        ),
+        change=_PHRASES,
+        correction=_PHRASES,
+        people=_PHRASES,
+    ),
 )

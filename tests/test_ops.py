@@ -65,7 +65,7 @@ async def test_metrics_count_messages_funnel_and_active_sessions(kb: KnowledgeBa
 
         # walk away mid-flow and start again: one abandoned at the pending question
         pending = kb.questions[1].id
-        await engine.handle(Incoming(key=KEY, text="help me pick"))
+        await engine.handle(Incoming(key=KEY, text="start over"))
         for _ in kb.questions:
             await engine.handle(Incoming(key=KEY, text="1"))
         after = await scrape(url)

@@ -81,7 +81,9 @@ async def run(kb: KnowledgeBase, transcript: Mapping[str, Any]) -> list[str]:
                 continue
             replies = await engine.handle(Incoming(key=console.key, action=value))
         said.append(replies)
-        problems += [f"step {i} ({_say(line)}): {p}" for p in await _check(engine, console, line, replies)]
+        problems += [
+            f"step {i} ({_say(line)}): {p}" for p in await _check(engine, console, line, replies)
+        ]
     return problems
 
 

@@ -68,6 +68,7 @@ async def test_flow_replies_render_within_limits(kb: Any) -> None:
         "help me pick: large website, admin built in, synchronous, strong python, "
         "team knows asyncio, community, monolith",
         "what if it's real-time chat",
+        "what if it's real-time chat",  # nothing changes: a notice
         "why not flask",
         "compare top two",
         "export",
