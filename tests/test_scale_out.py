@@ -154,3 +154,24 @@ async def test_sessions_keep_their_ttl_in_redis(redis_url: str) -> None:
         assert (600 + EXPIRED_GRACE) * 1000 - 5000 < pttl <= (600 + EXPIRED_GRACE) * 1000
     finally:
         await store.close()
+
+
+async def test_a_stale_button_is_ignored_on_another_replica(
+    kb: KnowledgeBase, redis_url: str
+) -> None:
+    """A press answered on one replica, then the same button pressed again on another (a
+    double click): the second is ignored and never answers the next question."""
+    a, b = replica(kb, redis_url), replica(kb, redis_url)
+    key = ConversationKey(platform="slack", channel="C", thread="stale", user="U")
+    try:
+        replies = await a.handle(Incoming(key=key, text="help me pick"))
+        press = replies[-1].choices[1].value
+        await a.handle(Incoming(key=key, action=press))
+        again = await b.handle(Incoming(key=key, action=press))
+        assert "already answered" in again[0].paragraphs[0]
+        assert again[-1].kind == "question" and "How big" in again[-1].title
+        record = await b.store.get(key.as_string(), b.clock())
+        assert record is not None and record.data["answers"] == {"what": "api"}
+    finally:
+        await a.close()
+        await b.close()

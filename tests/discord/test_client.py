@@ -23,6 +23,7 @@ from adapters.discord.client import (
     DiscordAdvisor,
     FlowButton,
     command_group,
+    conversation,
     custom_id,
 )
 from adapters.discord.runner import check
@@ -407,3 +408,27 @@ async def test_drain_waits_for_work_in_flight_and_turns_new_work_away(
     await running
     assert finished == ["slow"], "the late interaction's work never ran"
     assert await advisor.drain(0.01) is True
+
+
+async def test_a_second_press_of_the_same_button_changes_nothing(advisor: DiscordAdvisor) -> None:
+    first = await start_flow(advisor)
+    once = await press_in(advisor, first, 9999)
+    [(_, kw)] = once.response.calls
+    assert kw["embeds"][0].title.startswith("Question 2 of")
+    twice = await press_in(advisor, first, 9999)  # a double click, or a stale message
+    [(_, kw)] = twice.response.calls
+    shown = " ".join(str(e.description or "") + str(e.title) for e in kw["embeds"])
+    assert "already answered" in shown and "Question 2 of" in shown
+    key = conversation(GUILD, 9999, OWNER)
+    record = await advisor.engine.store.get(key.as_string(), advisor.engine.clock())
+    assert record is not None and record.data["answers"] == {"what": "website"}
+
+
+async def test_a_mention_before_a_number_answers_the_flow(advisor: DiscordAdvisor) -> None:
+    me = SimpleNamespace(id=42)
+    await advisor.on_message(make_message("<@42> help me pick", mentions=[me]), me)  # type: ignore[arg-type]
+    message = make_message("<@42> 2", mentions=[me])
+    await advisor.on_message(message, me)  # type: ignore[arg-type]
+    embeds = message.reply.await_args.kwargs["embeds"]
+    assert embeds[0].title.startswith("Question 2 of")
+    assert "Got it: project type: An API" in str(embeds[0].description)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -328,3 +329,30 @@ async def test_sharded_client_identifies_each_of_its_shards(
         assert "Flask" in str(calls[0].body)
     finally:
         await disconnect(client, task)
+
+
+async def test_a_stale_press_after_a_restart_changes_nothing(
+    fake: FakeDiscord, kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    """The first press answers; the same button pressed again after a restart (a double click
+    or an old message) is ignored with a note, never applied to the next question."""
+    client, task = await connect(fake, Engine(kb, SQLiteStore(tmp_path / "s.sqlite3")))
+    thread, question = await start_recommend(fake)
+    first = next(c for c in custom_ids(question.body) if ":answer:" in c)
+    update = await press(fake, thread, question, first)
+    assert update.body["data"]["embeds"][0]["title"].startswith("Question 2 of")
+    await disconnect(client, task)
+    await client.advisor.engine.close()
+    fake.identified.clear()
+
+    client, task = await connect(fake, Engine(kb, SQLiteStore(tmp_path / "s.sqlite3")))
+    try:
+        again = await press(fake, thread, question, first)
+        shown = json.dumps(again.body["data"]["embeds"])
+        assert "already answered" in shown and "Question 2 of" in shown
+        skip = next(c for c in custom_ids(question.body) if ":cmd:skip:" in c)
+        stale_skip = await press(fake, thread, question, skip)
+        assert "Question 2 of" in json.dumps(stale_skip.body["data"]["embeds"])
+    finally:
+        await disconnect(client, task)
+        await client.advisor.engine.close()

@@ -404,3 +404,42 @@ async def test_a_failing_slash_command_apologises_in_the_ack(
     assert ack["response_type"] == "ephemeral"
     assert re.search(r"incident `[0-9a-f]{8}`", ack["text"])
     assert "internal detail" not in json.dumps(ack)
+
+
+# ---- stale and duplicate presses (buttons carry the question id and the state's version) ----
+
+
+async def test_a_double_click_on_skip_skips_one_question(slack: Harness) -> None:
+    await slack.command("recommend")
+    first = slack.posted()[-1]
+    assert await slack.press(first, "Skip") == 200
+    assert await slack.press(first, "Skip") == 200  # the same message's button, pressed again
+    last = slack.posted()[-1]
+    text = json.dumps(last.params["blocks"])
+    assert "already answered" in text
+    assert "Question 2 of 8" in text, "still on the second question; the second press did nothing"
+
+
+async def test_an_old_messages_answer_button_never_answers_the_current_question(
+    slack: Harness,
+) -> None:
+    dm = "D" + USER[1:]
+    await slack.command("recommend", channel=dm)
+    first = slack.posted()[-1]
+    await slack.event(message("a website", channel=dm, channel_type="im"))
+    second = slack.posted()[-1]
+    assert "Question 2 of 8" in json.dumps(second.params["blocks"])
+    await slack.press(first, "An API for a mobile app or single-page app")
+    after = json.dumps(slack.posted()[-1].params["blocks"])
+    assert "already answered" in after and "Question 2 of 8" in after
+    await slack.event(message("2", channel=dm, channel_type="im"))
+    text = json.dumps(slack.posted()[-1].params["blocks"])
+    assert "Got it: size and growth: Medium" in text, "2 was still the size question's option 2"
+
+
+async def test_a_mention_before_a_number_in_a_thread_picks_that_option(slack: Harness) -> None:
+    start = mention(f"<@{BOT_USER}> help me pick")
+    await slack.event(start)
+    await slack.event(mention(f"<@{BOT_USER}> 2", thread_ts=start["ts"]))
+    text = json.dumps(slack.posted()[-1].params["blocks"])
+    assert "Got it: project type: An API" in text and "Question 2 of 8" in text
