@@ -150,7 +150,10 @@ def step(ctx: Context, state: FlowState, turn: Turn) -> Step:
     frameworks, answers to any question, a question to change.
     """
     text = clean(turn.text)
-    action = turn.action or _numbered(state, text)
+    action = turn.action or _numbered(state, text) or _labelled(ctx, state, text)
+    if not action and state.proposal:
+        act = ctx.dialogue.act(words(text))
+        action = {"affirm": "cmd:new", "deny": "cmd:keep"}.get(act, "")
     if action.startswith("ask:"):
         text, action = clean(action[4:]), ""
     if action:
@@ -204,6 +207,42 @@ def _numbered(state: FlowState, text: str) -> str:
     return ""
 
 
+#: What the command buttons say, so that typing a button's label presses it.
+_COMMAND_LABELS = {
+    "skip": "Skip",
+    "back": "Back",
+    "new": "Start new selection",
+    "keep": "Keep current",
+    "whatif": "What if…",
+    "compare-top": "Compare top two",
+    "export": "Export decision record",
+    "restart": "Restart",
+    "refine": "Refine with a few questions",
+}
+
+
+def _labelled(ctx: Context, state: FlowState, text: str) -> str:
+    """The last reply's button whose label is exactly ``text`` ("keep current"), or ""."""
+    typed = " ".join(words(text))
+    if not typed:
+        return ""
+    for value in state.choices:
+        kind, _, rest = value.partition(":")
+        label = ""
+        if kind == "cmd":
+            label = _COMMAND_LABELS.get(rest.split(":")[0], "")
+        elif kind == "answer":
+            qid, _, tail = rest.partition(":")
+            oid = tail.partition(":")[0]
+            if qid in ctx.order:
+                label = next((o.label for o in ctx.kb.question(qid).options if o.id == oid), "")
+        elif kind == "change" and rest in ctx.order:
+            label = f"Change {ctx.kb.question(rest).short}"
+        if label and " ".join(words(label)) == typed:
+            return value
+    return ""
+
+
 def match_option(ctx: Context, q: Question, text: str) -> str | None:
     """The option id of ``q`` that free ``text`` means when ``q`` is being asked ("yep",
     "pretty big", "API only", "no, we don't need async"). Returns None when the text gives no
@@ -240,9 +279,7 @@ def _idle(ctx: Context, state: FlowState, text: str, turn: Turn) -> Step:
     if u.intent == "recommend" and reply.kind == "recommendation":
         reply = replace(
             reply,
-            choices=(
-                Choice(label="Refine with a few questions", value="cmd:refine", primary=True),
-            ),
+            choices=(Choice(label=_COMMAND_LABELS["refine"], value="cmd:refine", primary=True),),
         )
         state = replace(state, description=text)
     return replace(state, choices=tuple(c.value for c in reply.choices)), [reply]
@@ -387,8 +424,8 @@ def _new_request(ctx: Context, state: FlowState, text: str, tokens: list[str], t
             f"Start a new one{what}, or keep the current one?",
         ),
         choices=(
-            Choice(label="Start new selection", value=f"cmd:new:{proposal.version}", primary=True),
-            Choice(label="Keep current", value=f"cmd:keep:{proposal.version}"),
+            Choice(label=_COMMAND_LABELS["new"], value=f"cmd:new:{proposal.version}", primary=True),
+            Choice(label=_COMMAND_LABELS["keep"], value=f"cmd:keep:{proposal.version}"),
         ),
     )
     return replace(proposal, choices=tuple(c.value for c in reply.choices)), [reply]
@@ -449,9 +486,9 @@ def _ask(
     number = ctx.order[q.id] + 1
     options = [o for o in q.options if not only or o.id in only]
     choices = [Choice(label=o.label, value=f"answer:{q.id}:{o.id}:{version}") for o in options]
-    choices += [Choice(label="Skip", value=f"cmd:skip:{q.id}:{version}")]
+    choices += [Choice(label=_COMMAND_LABELS["skip"], value=f"cmd:skip:{q.id}:{version}")]
     if state.history and not state.changing:
-        choices += [Choice(label="Back", value=f"cmd:back:{q.id}:{version}")]
+        choices += [Choice(label=_COMMAND_LABELS["back"], value=f"cmd:back:{q.id}:{version}")]
     paragraphs: tuple[str, ...] = (lead,) if lead else ()
     notices: tuple[str, ...] = ()
     if hint:
@@ -510,10 +547,10 @@ def _finish(
     if lead:
         paragraphs.insert(0, lead)
     choices = (
-        Choice(label="What if…", value="cmd:whatif"),
-        Choice(label="Compare top two", value="cmd:compare-top"),
-        Choice(label="Export decision record", value="cmd:export"),
-        Choice(label="Restart", value="cmd:restart"),
+        Choice(label=_COMMAND_LABELS["whatif"], value="cmd:whatif"),
+        Choice(label=_COMMAND_LABELS["compare-top"], value="cmd:compare-top"),
+        Choice(label=_COMMAND_LABELS["export"], value="cmd:export"),
+        Choice(label=_COMMAND_LABELS["restart"], value="cmd:restart"),
     )
     reply = replace(reply, paragraphs=tuple(paragraphs), choices=choices)
     done = replace(

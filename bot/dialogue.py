@@ -282,6 +282,10 @@ class Dialogue:
         flags = negation.negated([(s, n) for s, n, _ in found])
         return [Need(q, o, neg, s, n) for (s, n, (q, o)), neg in zip(found, flags, strict=True)]
 
+    def act(self, tokens: list[str]) -> str:
+        """The dialogue act of a short reply ("yes please" -> affirm, "nah" -> deny), or ""."""
+        return self._act(tokens, [t for t in tokens if stem(t) not in self._filler])
+
     def _act(self, tokens: list[str], core: list[str]) -> str:
         found = self._acts.find(tokens)
         if not found:

@@ -21,7 +21,7 @@ from bot.answers import Answerer
 from bot.conversation import Context, FlowState, Turn, step
 from bot.errors import StoreUnavailable
 from bot.knowledge import KnowledgeBase
-from bot.matching import Matcher
+from bot.matching import Matcher, clean
 from bot.metrics import Metrics
 from bot.replies import Reply
 from bot.sessions import PROFILE_CHANNEL, ConversationKey, MemoryStore, SessionStore
@@ -284,7 +284,7 @@ class Engine:
             return [_store_down()]
         text = incoming.action[4:] if incoming.action else incoming.text
         u = self.matcher.understand(text)
-        if u.flow or text.strip().isdecimal():
+        if u.flow or clean(text).strip().isdecimal():
             return [_store_down()]
         return [self.answerer.answer(u)]
 
