@@ -2,8 +2,8 @@
 
 Run: .venv/bin/python -m benchmarks.bench_conversations [--show dev|heldout]
 
-The sets live in ``tests/transcripts/sets/``: ``dev.yaml`` is tuned on; ``heldout.yaml`` is
-only reported (its failures are printed only with ``--show heldout``). Both were written from
+The sets live in ``tests/transcripts/sets/``: ``dev.yaml`` and ``dev2.yaml`` are tuned on;
+``heldout.yaml`` is only reported (its failures are printed only with ``--show heldout``). Both were written from
 ``knowledge/questions.yaml`` and a description of the behaviour, by people who never read the
 code. A conversation passes when every check of every step passes (format:
 :mod:`tests.transcript`); a step passes when all its checks do. ``tests/test_conversation.py``
@@ -25,7 +25,7 @@ from bot.knowledge import KnowledgeBase, load
 from tests.transcript import run
 
 SET_DIR = Path(__file__).resolve().parent.parent / "tests" / "transcripts" / "sets"
-SETS = ("dev", "heldout")
+SETS = ("dev", "dev2", "heldout")
 
 
 def load_set(name: str) -> list[dict[str, Any]]:
@@ -49,9 +49,10 @@ async def score(kb: KnowledgeBase, name: str) -> tuple[list[tuple[dict[str, Any]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show", choices=SETS, action="append", default=[])
+    parser.add_argument("--only", choices=SETS, action="append", default=[])
     args = parser.parse_args()
     kb = load(DEFAULT_KNOWLEDGE_DIR)
-    for name in SETS:
+    for name in args.only or SETS:
         results, steps_ok = asyncio.run(score(kb, name))
         if not results:
             continue

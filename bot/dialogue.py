@@ -19,7 +19,7 @@ from rapidfuzz.distance import OSA
 from bot.knowledge import KnowledgeBase, Question
 from bot.matching import Matcher, Need
 from bot.roles import Negation, split_clauses
-from bot.text import PhraseIndex, stem, words
+from bot.text import STOPWORDS, PhraseIndex, stem, words
 
 #: OSA similarity (0-1) at or above which a short answer is taken as an option with a typo
 #: ("meduim" -> medium); only for answers of at least :data:`TYPO_MIN_CHARS` characters.
@@ -81,6 +81,7 @@ class Dialogue:
             (p, c) for c, phrases in kb.cues.commands.items() for p in phrases
         )
         self._filler = frozenset(stem(w) for p in d["filler"] for w in words(p))
+        self._hedges = frozenset(" ".join(words(p)) for p in d["hedges"])
         self._change: PhraseIndex[bool] = PhraseIndex((p, True) for p in d["change"])
         self._correction: PhraseIndex[bool] = PhraseIndex((p, True) for p in d["correction"])
         self._people: PhraseIndex[bool] = PhraseIndex((p, True) for p in d["people"])
@@ -90,8 +91,12 @@ class Dialogue:
             if any(o.people_max is not None for o in q.options)
         ]
         self._questions: PhraseIndex[str] = PhraseIndex(
-            (a, q.id) for q in kb.questions for a in (q.id, q.short, *q.aliases)
+            (a, q.id)
+            for q in kb.questions
+            for a in (q.id, q.short, *q.aliases)
+            if a.lower() not in STOPWORDS  # the id "what" is no name
         )
+        self._deny = frozenset(o.id for q in kb.questions for o in q.options if "deny" in o.means)
         self._exact: dict[str, dict[str, str]] = {}
         # Per question: its terms, option ids and replies of two or more words, read when it is
         # being asked or is named; its one-word replies ("lots", "few") only in short answers.
@@ -183,20 +188,22 @@ class Dialogue:
                 claimed |= {i for s, n, _ in found for i in range(s, s + n)}
                 needs = [n for n in needs if n.question != qid] + self._needs(found, negation)
         if pending:
-            found = [
+            first = _first_core(tokens, self._filler)
+            short = len(core) <= SHORT_ANSWER_WORDS
+            found = [hit for hit in self._local[pending].find(tokens) if hit[0] not in claimed]
+            claimed |= {i for s, n, _ in found for i in range(s, s + n)}
+            replies = [
                 hit
-                for index in (
-                    (self._local[pending], self._short[pending])
-                    if len(core) <= SHORT_ANSWER_WORDS
-                    else (self._local[pending],)
-                )
-                for hit in index.find(tokens)
-                if hit[0] not in claimed
+                for hit in self._short[pending].find(tokens)
+                if hit[0] not in claimed and (short or hit[0] == first)
             ]
-            if found:
-                needs = [n for n in needs if n.question != pending] + self._needs(found, negation)
+            if found or replies:
+                needs = [n for n in needs if n.question != pending]
+                needs += self._needs(found, negation) + self._needs(replies, negation, reply=True)
         unsure_ends = [
-            (s + n, clause[s]) for s, n, act in self._acts.find(tokens) if act == "unsure"
+            (s + n, clause[s])
+            for s, n, act in self._acts.find(tokens)
+            if act == "unsure" and " ".join(tokens[s : s + n]) not in self._hedges
         ]
         named: dict[str, list[str]] = {}
         negated: dict[str, list[str]] = {}
@@ -248,6 +255,8 @@ class Dialogue:
                 " ".join(tokens)
             )
             act = self._act(tokens, core)
+            if act in ("unsure", "indifferent") and fills:
+                act = ""  # "maybe 120 users": the hedge goes with the other answer
             if exact:
                 fills[pending] = exact
             elif pending in mixed:
@@ -277,10 +286,20 @@ class Dialogue:
             change=change,
         )
 
-    @staticmethod
-    def _needs(found: list[tuple[int, int, tuple[str, str]]], negation: Negation) -> list[Need]:
+    def _needs(
+        self,
+        found: list[tuple[int, int, tuple[str, str]]],
+        negation: Negation,
+        *,
+        reply: bool = False,
+    ) -> list[Need]:
+        """Needs for local hits. A one-word reply of a "no" option stays a no after another no
+        ("nope, never"); a phrase is negated as usual ("not looking to pick our own parts")."""
         flags = negation.negated([(s, n) for s, n, _ in found])
-        return [Need(q, o, neg, s, n) for (s, n, (q, o)), neg in zip(found, flags, strict=True)]
+        return [
+            Need(q, o, neg and not (reply and o in self._deny), s, n)
+            for (s, n, (q, o)), neg in zip(found, flags, strict=True)
+        ]
 
     def act(self, tokens: list[str]) -> str:
         """The dialogue act of a short reply ("yes please" -> affirm, "nah" -> deny), or ""."""
@@ -290,8 +309,10 @@ class Dialogue:
         found = self._acts.find(tokens)
         if not found:
             return ""
-        first = next(i for i, t in enumerate(tokens) if stem(t) not in self._filler) if core else 0
+        first = _first_core(tokens, self._filler)
         acts = {a for s, _, a in found if len(core) <= SHORT_ANSWER_WORDS or s == first}
+        if acts == {"unsure", "indifferent"}:
+            return "unsure"  # "no idea either"
         # "no idea" and "not sure" are single phrases; what is left must agree.
         return acts.pop() if len(acts) == 1 else ""
 
@@ -306,6 +327,11 @@ class Dialogue:
             if score > best:
                 best, owner = score, option
         return owner if best >= TYPO_SIMILARITY else ""
+
+
+def _first_core(tokens: list[str], filler: frozenset[str]) -> int:
+    """The index of the first word that is not filler (0 when there is none)."""
+    return next((i for i, t in enumerate(tokens) if stem(t) not in filler), 0)
 
 
 def _opposite(q: Question, negated: list[str]) -> str:
@@ -380,8 +406,8 @@ def head_count(tokens: list[str], at: list[int]) -> float | None:
                     i -= 1
                 value = number
                 break
-            elif t in _NUMBER_WORDS:
-                value = _NUMBER_WORDS[t]
+            elif t in _NUMBER_WORDS and (factor > 1 or t not in ("a", "one")):
+                value = _NUMBER_WORDS[t]  # "a" counts only in "a few thousand", "a dozen"
                 break
             else:
                 break

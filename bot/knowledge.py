@@ -705,7 +705,10 @@ def _cues(d: Mapping[str, Any]) -> Cues:
         language_context_before=tuple(d["language_context_before"]),
         dialogue={
             **{act: tuple(v) for act, v in d["dialogue"]["acts"].items()},
-            **{k: tuple(d["dialogue"][k]) for k in ("filler", "change", "correction", "people")},
+            **{
+                k: tuple(d["dialogue"][k])
+                for k in ("filler", "hedges", "change", "correction", "people")
+            },
         },
         commands={k: tuple(v) for k, v in d["dialogue"]["commands"].items()},
     )

@@ -338,7 +338,7 @@ UNDERSTANDING: dict[str, Any] = _obj(
     language_context=_PHRASES,
     language_context_before=_PHRASES,
     dialogue=_obj(
-        ["acts", "filler", "commands", "change", "correction", "people"],
+        ["acts", "filler", "hedges", "commands", "change", "correction", "people"],
         acts=_obj(list(ACTS), **{act: {**_PHRASES, "minItems": 1} for act in ACTS}),
         filler=_PHRASES,
         commands=_obj(
@@ -347,5 +347,6 @@ UNDERSTANDING: dict[str, Any] = _obj(
         change=_PHRASES,
         correction=_PHRASES,
         people=_PHRASES,
+        hedges=_PHRASES,
     ),
 )

@@ -30,7 +30,8 @@ framework frameworks python web library libraries really much many like also lot
 _MARKUP = re.compile(
     r"<[!@#][^>]*>"  # Slack <!channel> <!here> <@U123> <#C1|x>; Discord <@123>
     r"|<a?:\w+:\d+>"  # Discord custom emoji
-    r"|@(?:everyone|here|channel)\b",  # plain-text mass mentions
+    r"|@(?:everyone|here|channel)\b"  # plain-text mass mentions
+    r"|(?<![\w@])@[a-z0-9][\w.-]*",  # a name typed as a mention ("@advisor 2")
     re.IGNORECASE,
 )
 _SLACK_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")

@@ -35,13 +35,13 @@ async def test_transcript(kb: KnowledgeBase, transcript: dict[str, Any]) -> None
 
 #: The evaluation sets' floors (share of conversations that pass); measured by
 #: ``python -m benchmarks.bench_conversations``. The held-out set is never tuned on.
-FLOORS = {"dev": 0.95, "heldout": 0.80}
+FLOORS = {"dev": 0.95, "dev2": 0.95, "heldout": 0.80}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
 async def test_evaluation_set_floor(kb: KnowledgeBase, name: str) -> None:
     results, _steps = await score(kb, name)
-    assert len(results) >= 50
+    assert len(results) >= 45
     passed = sum(1 for _, problems in results if not problems)
     assert passed / len(results) >= FLOORS[name], f"{name}: {passed}/{len(results)}"
 

@@ -74,6 +74,12 @@ def test_answer_once_never_raises(engine: Engine, text: str) -> None:
                 "cmd:compare-top",
                 "cmd:whatif",
                 "cmd:refine",
+                "cmd:new",
+                "cmd:keep",
+                "cmd:new:0000",
+                "cmd:skip:what:0000",
+                "answer:size:large:0000",
+                "answer:what:api:",
                 "x:y",
             ]
         ),
@@ -84,10 +90,13 @@ def test_answer_once_never_raises(engine: Engine, text: str) -> None:
 def test_conversation_never_raises(engine: Engine, lines: list[str], actions: list[str]) -> None:
     state = FlowState()
     for i, line in enumerate(lines):
+        before = state
         state, replies = step(engine.context, state, Turn(text=line, action=actions[i], now=i))
         assert FlowState.from_dict(state.to_dict()) == state
         for reply in replies:
             assert reply.intent in INTENTS
+        if actions[i].endswith(":0000"):  # a press from a message no state ever showed
+            assert state.answers == before.answers and state.pending == before.pending
 
 
 @settings(
