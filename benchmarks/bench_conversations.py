@@ -3,9 +3,9 @@
 Run: .venv/bin/python -m benchmarks.bench_conversations [--show dev|heldout]
 
 The sets live in ``tests/transcripts/sets/``: ``dev.yaml`` and ``dev2.yaml`` are tuned on;
-``heldout.yaml`` is only reported (its failures are printed only with ``--show heldout``). Both were written from
-``knowledge/questions.yaml`` and a description of the behaviour, by people who never read the
-code. A conversation passes when every check of every step passes (format:
+``heldout.yaml`` is only reported (its failures are printed only with ``--show heldout``).
+All were written from ``knowledge/questions.yaml`` and a description of the behaviour, by
+people who never read the code. A conversation passes when every check of every step passes (format:
 :mod:`tests.transcript`); a step passes when all its checks do. ``tests/test_conversation.py``
 fails when either set drops below its floor.
 """
