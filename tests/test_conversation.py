@@ -35,7 +35,7 @@ async def test_transcript(kb: KnowledgeBase, transcript: dict[str, Any]) -> None
 
 #: The evaluation sets' floors (share of conversations that pass); measured by
 #: ``python -m benchmarks.bench_conversations``. The held-out set is never tuned on.
-FLOORS = {"dev": 0.95, "dev2": 0.95, "heldout": 0.80}
+FLOORS = {"dev": 0.95, "dev2": 0.95, "heldout": 0.85}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
