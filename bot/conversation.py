@@ -273,7 +273,7 @@ def _idle(ctx: Context, state: FlowState, text: str, turn: Turn) -> Step:
     u = ctx.matcher.understand(text)
     if u.intent == "recommend" and u.flow:
         return _start(ctx, turn, text)
-    if _CHANGE_WORDS.search(text) and ctx.dialogue.question_named(words(text)):
+    if ctx.dialogue.read(text).change:  # "change size" with no selection to change
         return _no_flow(state)
     reply = ctx.answerer.answer(u)
     if u.intent == "recommend" and reply.kind == "recommendation":
@@ -283,9 +283,6 @@ def _idle(ctx: Context, state: FlowState, text: str, turn: Turn) -> Step:
         )
         state = replace(state, description=text)
     return replace(state, choices=tuple(c.value for c in reply.choices)), [reply]
-
-
-_CHANGE_WORDS = re.compile(r"^(?:change|edit|redo)\b", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- buttons
