@@ -49,8 +49,16 @@ def _parser() -> argparse.ArgumentParser:
         help="run the Slack app (Socket Mode with SLACK_APP_TOKEN, else HTTP mode)",
     )
     sub.add_parser("discord", help="run the Discord bot (needs DISCORD_TOKEN)")
-    check = sub.add_parser("check-knowledge", help="validate a knowledge directory")
+    check = sub.add_parser(
+        "check-knowledge",
+        help="validate a knowledge directory and check its citations against the articles",
+    )
     check.add_argument("directory", nargs="?", help="default: the shipped knowledge/")
+    check.add_argument(
+        "--seeds",
+        help="folder of the seed articles (default: $ADVISOR_SEEDS_DIR, else ../shared/seeds "
+        "beside the project); the citation check is skipped when it is missing",
+    )
     return p
 
 
@@ -75,7 +83,8 @@ def main(
 
         logs.configure(settings.log_format, settings.log_level if platforms else "WARNING", err)
         if args.command == "check-knowledge":
-            return _check(Path(args.directory) if args.directory else settings.knowledge_dir, out)
+            directory = Path(args.directory) if args.directory else settings.knowledge_dir
+            return _check(directory, _seeds_dir(args.seeds, directory), out)
         from bot.knowledge import load
 
         kb = load(settings.knowledge_dir, cache_dir=settings.cache_dir)
@@ -112,7 +121,22 @@ def _tokens_set() -> bool:
     return any(os.environ.get(n, "").strip() for n in ("SLACK_BOT_TOKEN", "DISCORD_TOKEN"))
 
 
-def _check(directory: Path, out: TextIO) -> int:
+def _seeds_dir(given: str | None, knowledge_dir: Path) -> Path:
+    """``--seeds``, else ``ADVISOR_SEEDS_DIR``, else ``shared/seeds`` beside the project."""
+    import os
+
+    if given:
+        return Path(given)
+    env = os.environ.get("ADVISOR_SEEDS_DIR", "").strip()
+    if env:
+        return Path(env)
+    return knowledge_dir.resolve().parent.parent / "shared" / "seeds"
+
+
+def _check(directory: Path, seeds: Path, out: TextIO) -> int:
+    """Validate ``directory`` (raises KnowledgeError), then check its citations against the
+    seed articles in ``seeds``; prints every finding and one count per kind. Exit 2 when any."""
+    from bot.audit import KINDS, audit
     from bot.knowledge import load
 
     kb = load(directory)
@@ -123,7 +147,17 @@ def _check(directory: Path, out: TextIO) -> int:
         f"{len(kb.sources)} sources; version {kb.version}",
         file=out,
     )
-    return EXIT_OK
+    if not seeds.is_dir():
+        print(f"citations: not checked; no seed articles at {seeds} (use --seeds DIR)", file=out)
+        return EXIT_OK
+    report = audit(directory, seeds)
+    for finding in report.findings:
+        print(f"  - {finding}", file=out)
+    for sid in report.missing:
+        print(f"citations: the copy of {sid} is missing from {seeds}; not checked", file=out)
+    counts = ", ".join(f"{report.count(k)} {text}" for k, text in KINDS.items())
+    print(f"citations against {len(report.articles)} articles in {seeds}: {counts}", file=out)
+    return EXIT_CONFIG if report.findings else EXIT_OK
 
 
 def _ask(kb: object, text: str, *, as_json: bool, out: TextIO) -> int:

@@ -22,6 +22,9 @@ BOOST_POINTS = 6.0
 #: earns all of BOOST_POINTS; weaker matches earn their share, under BOOST_MIN points none.
 BOOST_FULL = 20.0
 BOOST_MIN = 1.0
+#: Share of BOOST_POINTS a framework known only from its own docs can earn: its own claims
+#: are self-description, which the articles have not weighed against the others.
+DOCS_ONLY_SHARE = 0.5
 #: A negated need pushes the other way with this share of its weights ("nothing real-time").
 NEGATED_SHARE = 0.5
 #: Share of a trait's scores a reference framework passes on ("like flask": flask's traits).
@@ -77,6 +80,8 @@ def description_boosts(index: ClaimIndex, u: Understanding) -> list[Boost]:
     index = index
     words_ = [t for i, t in enumerate(u.tokens) if i not in skip]
     terms = [t for t in index.terms(words_) if index.specific(t)]
+    # "like flask": other frameworks' claims that mention the reference ("Flask-like").
+    terms += [fid for fid in u.references if fid not in terms]
     if not terms:
         return []
     totals: dict[str, float] = {}
@@ -91,6 +96,8 @@ def description_boosts(index: ClaimIndex, u: Understanding) -> list[Boost]:
     out = []
     for fid, total in totals.items():
         points = BOOST_POINTS * max(-1.0, min(1.0, total / BOOST_FULL))
+        if fid in index.docs_only:
+            points *= DOCS_ONLY_SHARE
         if abs(points) < BOOST_MIN or fid not in best:
             continue
         claim = best[fid][1]

@@ -11,7 +11,7 @@ from dataclasses import replace
 from functools import partial
 
 from bot.facts import figure_text
-from bot.knowledge import Claim, Criterion, Framework, KnowledgeBase
+from bot.knowledge import Claim, Criterion, Framework, KnowledgeBase, KnownError
 from bot.matching import MAX_MESSAGE_CHARS, Matcher, Understanding
 from bot.queries import Queries, cite
 
@@ -19,6 +19,9 @@ __all__ = ["Answerer", "cite", "with_cite"]
 from bot.advice import description_boosts, negated_causes, reference_causes
 from bot.recommend import MATCHED, Ranking, Reason, causes_from, rank
 from bot.replies import Choice, Field, Reply, SourceRef, Table
+
+#: How an interface value reads in a table cell.
+INTERFACE_LABELS = {"wsgi": "WSGI", "asgi": "ASGI", "own-server": "own server", "cgi": "CGI"}
 
 EXAMPLES = (
     "flask vs pyramid",
@@ -34,6 +37,11 @@ def with_cite(claim: Claim) -> str:
     return f"{claim.text} {cite(claim.sources)}"
 
 
+def error_cited(e: KnownError) -> str:
+    """A known error: what the source says with its id, then the correction with its evidence."""
+    return f"{e.says} {cite(e.sources)} That is an error: {e.correction} {cite(e.evidence)}"
+
+
 class Answerer:
     """Builds replies for the one-shot intents from one knowledge base."""
 
@@ -41,8 +49,24 @@ class Answerer:
         self.kb = kb
         self.matcher = matcher
         self.queries = Queries(kb, matcher.index, self.refs)
+        #: Frameworks no seed article speaks of: everything about them is from their own docs.
+        self.docs_only = matcher.index.docs_only
 
     # ------------------------------------------------------------------ helpers
+
+    def docs_note(self, fids: Iterable[str], *, ranked: bool = False) -> list[str]:
+        """One notice naming the frameworks in ``fids`` that the articles do not cover, saying
+        where their facts come from instead (empty when every one is covered)."""
+        names = [self.name(f) for f in dict.fromkeys(fids) if f in self.docs_only]
+        if not names:
+            return []
+        them = " and ".join(names) if len(names) < 3 else ", ".join(names)
+        how = "scored from" if ranked else "described from"
+        return [
+            f"The five articles do not cover {them}; {'they are' if len(names) > 1 else 'it is'} "
+            f"{how} {'their' if len(names) > 1 else 'its'} own documentation, so comparisons "
+            "with the others are not covered by the articles."
+        ]
 
     def refs(self, ids: Iterable[str]) -> tuple[SourceRef, ...]:
         """Source references for ``ids`` (unknown ids are skipped), article sources first."""
@@ -51,7 +75,7 @@ class Answerer:
             s = self.kb.sources.get(sid)
             if s is not None:
                 out.append(
-                    SourceRef(id=s.id, title=s.title, publisher=s.publisher, date=s.date, url=s.url)
+                    SourceRef(id=s.id, title=s.title, publisher=s.publisher, date=s.when, url=s.url)
                 )
         return tuple(sorted(out, key=lambda r: (self.kb.sources[r.id].kind != "article", r.id)))
 
@@ -142,10 +166,7 @@ class Answerer:
             fields.append(
                 Field(
                     name="Community",
-                    value="; ".join(
-                        f"{figure_text(f.metric, f.value, f.as_of)} {cite(f.sources)}"
-                        for f in fw.community
-                    ),
+                    value="; ".join(f"{figure_text(f)} {cite(f.sources)}" for f in fw.community),
                 )
             )
             used += [s for f in fw.community for s in f.sources]
@@ -164,7 +185,14 @@ class Answerer:
                 )
             )
             used += [s for d in fw.disagreements for s in d.sources]
-        notices = self._not_covered_notes(not_covered)
+        if fw.errors:
+            fields.append(
+                Field(
+                    name="Known errors in the sources", value=" ".join(map(error_cited, fw.errors))
+                )
+            )
+            used += [s for e in fw.errors for s in (*e.sources, *e.evidence)]
+        notices = self._not_covered_notes(not_covered) + self.docs_note([fw.id])
         code = fw.hello_world.code if fw.hello_world else ""
         if fw.hello_world:
             used += fw.hello_world.sources
@@ -183,7 +211,11 @@ class Answerer:
     def _categories(self, fw: Framework) -> str:
         parts = [f"{c.value} {cite(c.sources)}" for c in fw.categories]
         text = "; ".join(parts)
-        if len(fw.category_values()) > 1:
+        if any(
+            a.value != b.value and not set(a.sources) & set(b.sources)
+            for a in fw.categories
+            for b in fw.categories
+        ):
             text += " (the sources disagree)"
         return text
 
@@ -218,7 +250,11 @@ class Answerer:
         rows = [self._row("Category", fws, lambda f: "/".join(f.category_values()))]
         rows.append(
             self._row(
-                "Interface", fws, lambda f: "/".join(i.value.upper() for i in f.interface) or "-"
+                "Interface",
+                fws,
+                lambda f: (
+                    " + ".join(INTERFACE_LABELS.get(i.value, i.value) for i in f.interface) or "-"
+                ),
             )
         )
         rows.append(
@@ -260,7 +296,11 @@ class Answerer:
         if disputed:
             paragraphs.append("Where the sources disagree:\n" + "\n".join(disputed))
             used += [s for f in fws for d in f.disagreements for s in d.sources]
-        notices = self._not_covered_notes(not_covered)
+        wrong = [f"- {f.name}: {error_cited(e)}" for f in fws for e in f.errors]
+        if wrong:
+            paragraphs.append("Known errors in the sources:\n" + "\n".join(wrong))
+            used += [s for f in fws for e in f.errors for s in (*e.sources, *e.evidence)]
+        notices = self._not_covered_notes(not_covered) + self.docs_note(f.id for f in fws)
         if len(fids) > 4:
             notices.append("I compare at most four frameworks at a time; showing the first four.")
         table = Table(columns=("", *(f.name for f in fws)), rows=tuple(rows))
@@ -322,6 +362,8 @@ class Answerer:
         gaps = []
         for tid, label in self.kb.traits.items():
             scores = [(f.traits[tid].score, f) for f in full if f.traits and tid in f.traits]
+            if len(scores) < 2:
+                continue
             hi, lo = max(scores, key=lambda s: s[0]), min(scores, key=lambda s: s[0])
             if hi[0] - lo[0] >= 2:
                 gaps.append((hi[0] - lo[0], tid, label, hi[1], lo[1]))
@@ -404,12 +446,13 @@ class Answerer:
         if answered is not None and answered[0] < answered[1]:
             basis = f" on {plural(answered[0], 'answer')}"
         for r in ranking.top(top):
-            lines = [f"{r.rank}. {r.name} ({r.match}% match{basis})"]
+            tag = "; from its own docs" if r.framework in self.docs_only else ""
+            lines = [f"{r.rank}. {r.name} ({r.match}% match{basis}{tag})"]
             lines += [f"   + {_reason(x)}" for x in r.pros]
             lines += [f"   - {_reason(x)}" for x in r.cons]
             used += [s for x in (*r.pros, *r.cons) for s in x.sources]
             paragraphs.append("\n".join(lines))
-        notices = []
+        notices = self.docs_note((r.framework for r in ranking.top(top)), ranked=True)
         if len(ranking.items) > 1:
             a, b = ranking.items[0], ranking.items[1]
             paragraphs.append(
@@ -488,12 +531,12 @@ def confidence(ranking: Ranking, answered: int, asked: int) -> str:
 
 
 def _reason(r: Reason) -> str:
-    return f"{r.trait_label} ({r.cause.label}): {r.why} {cite(r.sources)}"
+    return f"{r.trait_label} ({r.cause_label}): {r.why} {cite(r.sources)}"
 
 
 def _trait_cell(fw: Framework, tid: str) -> str:
     t = (fw.traits or {}).get(tid)
-    return f"{t.score}/5" if t is not None else "-"
+    return f"{t.score}/5" if t is not None else "no claim"
 
 
 def _builtin_cell(fw: Framework, key: str) -> str:
@@ -505,5 +548,5 @@ def _builtin_cell(fw: Framework, key: str) -> str:
 def _figure_cell(fw: Framework, metric: str) -> str:
     figs = [f for f in fw.community if f.metric == metric]
     if not figs:
-        return "-"
-    return "; ".join(f"{f.value:,.0f} ({f.as_of})" for f in figs)
+        return "not given"
+    return "; ".join(f"{f.value:,.0f}, {f.when}" for f in figs)

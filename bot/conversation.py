@@ -621,7 +621,7 @@ def _why_not(ctx: Context, state: FlowState, name: str) -> Reply:
         )
     lost = why_not(ctx.kb, ranking, fid)[:4]
     top = ranking.items[0]
-    lines = [f"- {r.trait_label} ({r.cause.label}): {r.why} {cite(r.sources)}" for r in lost]
+    lines = [f"- {r.trait_label} ({r.cause_label}): {r.why} {cite(r.sources)}" for r in lost]
     body = "\n".join(lines) or "It trails only slightly, with no single big gap."
     return Reply(
         intent="recommend",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.knowledge import Framework
+from bot.knowledge import Figure, Framework, KnowledgeBase, KnownError
 from bot.text import STOPWORDS, stem, words
 
 _BUILTIN_TOPICS = {
@@ -36,13 +36,31 @@ class Item:
     topics: frozenset[str]
 
 
-def figure_text(metric: str, value: float, as_of: str) -> str:
-    """``GitHub stars: 39,946 (as of 2023-10-02)``; an undated figure says so."""
-    shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
-    if metric.endswith("_percent"):
+def figure_text(fig: Figure) -> str:
+    """``GitHub stars: 39,946, undated (article updated 2023-10-02)`` or ``..., as of 2021``;
+    ``fig.note`` (e.g. how the source labelled the figure) follows after a semicolon."""
+    shown = f"{fig.value:,.0f}" if float(fig.value).is_integer() else f"{fig.value:,}"
+    if fig.metric.endswith("_percent"):
         shown += "%"
-    when = "date not given by the source" if as_of == "undated" else f"as of {as_of}"
-    return f"{_METRIC_LABEL.get(metric, metric)}: {shown} ({when})"
+    note = f"; {fig.note}" if fig.note else ""
+    return f"{_METRIC_LABEL.get(fig.metric, fig.metric)}: {shown}, {fig.when}{note}"
+
+
+def docs_only(kb: KnowledgeBase) -> frozenset[str]:
+    """Ids of the frameworks no seed article speaks of (every claim cites a ``reference``
+    source): what is known of them comes from their own documentation."""
+    articles = {s.id for s in kb.sources.values() if s.kind == "article"}
+    return frozenset(
+        fid
+        for fid, fw in kb.frameworks.items()
+        if not any(articles & set(item.sources) for item in items_of(fw))
+    )
+
+
+def error_text(e: KnownError) -> str:
+    """A known error as one sentence pair, without citations: what the source says, then
+    "That is an error: " and the correction (cite ``e.sources`` and ``e.evidence`` after each)."""
+    return f"{e.says} That is an error: {e.correction}"
 
 
 def _stems(texts: Iterable[str]) -> frozenset[str]:
@@ -97,7 +115,7 @@ def items_of(fw: Framework) -> list[Item]:
         raw.append(
             (
                 "community",
-                figure_text(f.metric, f.value, f.as_of),
+                figure_text(f),
                 f.sources,
                 ("community", "popularity", "popular", f.metric.replace("_", " ")),
             )
@@ -121,4 +139,13 @@ def items_of(fw: Framework) -> list[Item]:
     ):
         for c in claims:
             raw.append((section, c.text, c.sources, (*topics, *c.topics)))
+    for e in fw.errors:
+        raw.append(
+            (
+                "error",
+                error_text(e),
+                tuple(dict.fromkeys(e.sources + e.evidence)),
+                ("error", "wrong", "mistake", e.topic, *e.topics),
+            )
+        )
     return [Item(section, text, srcs, _stems(topics)) for section, text, srcs, topics in raw]

@@ -21,7 +21,7 @@ import pickle
 import re
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +61,16 @@ class Builtin:
 
 @dataclass(frozen=True, slots=True)
 class Figure:
-    """A community figure. ``as_of`` is the date the source gives (``YYYY[-MM[-DD]]``/undated)."""
+    """A community figure. ``as_of`` is the date the source gives for the figure itself
+    (``YYYY[-MM[-DD]]`` or ``undated``); ``when`` is how that reads to people: "as of 2021",
+    or for an undated figure from a dated article "undated (article updated 2023-10-02)"."""
 
     metric: str
     value: float
     as_of: str
     sources: tuple[str, ...]
     note: str = ""
+    when: str = "undated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,19 @@ class TraitScore:
     score: int
     why: str
     sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KnownError:
+    """Something a source says that is known to be wrong: what it ``says`` (cited to
+    ``sources``) and the ``correction`` (cited to ``evidence``)."""
+
+    topic: str
+    says: str
+    sources: tuple[str, ...]
+    correction: str
+    evidence: tuple[str, ...]
+    topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +131,7 @@ class Framework:
     hello_world: HelloWorld | None = None
     disagreements: tuple[Claim, ...] = ()
     traits: Mapping[str, TraitScore] | None = None
+    errors: tuple[KnownError, ...] = ()
 
     @property
     def is_full(self) -> bool:
@@ -136,9 +153,17 @@ class Source:
     kind: str
     author: str = ""
     date: str = "undated"
+    date_kind: str = "published"
     date_note: str = ""
     seed: str = ""
     url: str = ""
+
+    @property
+    def when(self) -> str:
+        """The date as people read it: "undated", "2021-03" or "updated 2023-10-02"."""
+        if self.date == "undated" or self.date_kind == "published":
+            return self.date
+        return f"{self.date_kind} {self.date}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +290,8 @@ class KnowledgeBase:
     synonyms: Mapping[str, tuple[str, ...]]
     version: str
     cues: Cues
+    #: Category id ("micro") -> what the articles mean by it (lexicon.yaml ``categories``).
+    category_definitions: Mapping[str, tuple[Claim, ...]] = field(default_factory=dict)
 
     def question(self, question_id: str) -> Question:
         """The question with ``question_id``. Raises KeyError when there is none."""
@@ -433,7 +460,7 @@ def _cross_check(docs: dict[str, Any], fw_docs: dict[str, Any], problems: list[P
         if isinstance(node, dict):
             for key, value in node.items():
                 sub = f"{path}.{key}" if path else key
-                if key == "sources" and isinstance(value, list):
+                if key in ("sources", "evidence") and isinstance(value, list):
                     for i, sid in enumerate(value):
                         if sid not in source_ids:
                             problems.append(
@@ -477,10 +504,6 @@ def _cross_check(docs: dict[str, Any], fw_docs: dict[str, Any], problems: list[P
             for key in FULL_ENTRY_KEYS:
                 if key not in doc:
                     problems.append(Problem(rel, key, "missing field (required for entry: full)"))
-            scored = doc.get("traits", {})
-            for tid in sorted(trait_ids - set(scored)):
-                if "traits" in doc:
-                    problems.append(Problem(rel, f"traits.{tid}", "missing trait score"))
         for tid in sorted(set(doc.get("traits", {})) - trait_ids):
             problems.append(
                 Problem(rel, f"traits.{tid}", f"unknown trait {tid!r} (see lexicon.yaml)")
@@ -564,7 +587,16 @@ def _labelled(d: Mapping[str, Any], key: str = "value") -> Labelled:
     return Labelled(str(d[key]), tuple(d["sources"]), d.get("text", ""))
 
 
-def _framework(rel: str, d: Mapping[str, Any]) -> Framework:
+def _when(as_of: str, sources: Iterable[str], dated: Mapping[str, str]) -> str:
+    """How a figure's date reads (see :class:`Figure`); ``dated``: source id -> "updated
+    2023-10-02" for the sources that carry a date of their own."""
+    if as_of != "undated":
+        return f"as of {as_of}"
+    known = [dated[s] for s in sources if s in dated]
+    return f"undated (article {known[0]})" if known else "undated"
+
+
+def _framework(rel: str, d: Mapping[str, Any], dated: Mapping[str, str]) -> Framework:
     hw = d.get("hello_world")
     return Framework(
         id=d["id"],
@@ -589,7 +621,14 @@ def _framework(rel: str, d: Mapping[str, Any]) -> Framework:
         history=_claims(d.get("history")),
         notable_users=tuple(_labelled(u, "name") for u in d.get("notable_users", ())),
         community=tuple(
-            Figure(c["metric"], c["value"], c["as_of"], tuple(c["sources"]), c.get("note", ""))
+            Figure(
+                c["metric"],
+                c["value"],
+                c["as_of"],
+                tuple(c["sources"]),
+                c.get("note", ""),
+                _when(c["as_of"], c["sources"], dated),
+            )
             for c in d.get("community", ())
         ),
         bootstrap=Claim(
@@ -612,12 +651,28 @@ def _framework(rel: str, d: Mapping[str, Any]) -> Framework:
         }
         if "traits" in d
         else None,
+        errors=tuple(
+            KnownError(
+                e["topic"],
+                e["says"],
+                tuple(e["sources"]),
+                e["correction"],
+                tuple(e["evidence"]),
+                tuple(e.get("topics", ())),
+            )
+            for e in d.get("errors", ())
+        ),
     )
 
 
 def _build(docs: dict[str, Any], fw_docs: dict[str, Any], version: str) -> KnowledgeBase:
     lex, qs = docs["lexicon.yaml"], docs["questions.yaml"]
-    frameworks = {d["id"]: _framework(rel, d) for rel, d in fw_docs.items()}
+    dated = {
+        s["id"]: f"{s.get('date_kind', 'published')} {s['date']}"
+        for s in docs["sources.yaml"]["sources"]
+        if s.get("date", "undated") != "undated"
+    }
+    frameworks = {d["id"]: _framework(rel, d, dated) for rel, d in fw_docs.items()}
     return KnowledgeBase(
         frameworks=dict(sorted(frameworks.items())),
         sources={s["id"]: Source(**s) for s in docs["sources.yaml"]["sources"]},
@@ -656,6 +711,9 @@ def _build(docs: dict[str, Any], fw_docs: dict[str, Any], version: str) -> Knowl
         synonyms={k: tuple(v) for k, v in lex.get("synonyms", {}).items()},
         version=version,
         cues=_cues(docs["understanding.yaml"]),
+        category_definitions={
+            c["id"]: _claims(c["definitions"]) for c in lex.get("categories", ())
+        },
     )
 
 

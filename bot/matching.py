@@ -408,13 +408,13 @@ class Matcher:
     ) -> tuple[tuple[str, ...], int]:
         """Frameworks whose claims hold a rare word of ``tokens``, best first (at most 3), ranked
         by BM25 over ``context`` (default: ``tokens``), and how many frameworks hold the rarest
-        of those words (1 or 2; 0 when none)."""
+        of those words (1 or 2; 0 when none). Article-covered frameworks come first."""
         terms = self.index.terms(tokens)
-        groups = [self.index.frameworks_with(t) for t in terms]
+        groups = [self.index.primary(self.index.frameworks_with(t)) for t in terms]
         # Two neighbouring content words are a phrase ("app engine"), rarer than either word.
         content = [t for t in tokens if t in terms]
         groups += [
-            self.index.phrase_owners(pair)
+            self.index.primary(self.index.phrase_owners(pair))
             for pair in zip(content, content[1:], strict=False)
             if " ".join(pair) in " ".join(tokens)
         ]
@@ -435,7 +435,11 @@ class Matcher:
         for h in hits:
             best.setdefault(h.framework, []).append(h.score)
         relevance = {f: sum(sorted(v, reverse=True)[:2]) for f, v in best.items()}
-        ranked = sorted(weight, key=lambda f: (-relevance.get(f, 0.0), -weight[f], f))
+        # The articles' frameworks before those known only from their own docs.
+        docs_only = self.index.docs_only
+        ranked = sorted(
+            weight, key=lambda f: (f in docs_only, -relevance.get(f, 0.0), -weight[f], f)
+        )
         return tuple(ranked[:3]), min(len(g) for g in rare)
 
     def _describes(self, tokens: list[str]) -> bool:

@@ -146,8 +146,16 @@ class Queries:
             lines.append(f"- {fw.name}: {text} {cite(srcs)}")
             used += srcs
             names.append(fw.name)
+        lead: list[str] = []
         if len(wanted) == 1 and not unwanted and wanted[0].field == "category":
             title = f"Python {_CATEGORY_TITLE.get(wanted[0].value, wanted[0].label)}"
+            meant = self.kb.category_definitions.get(wanted[0].value, ())
+            if meant:
+                lead.append(
+                    "What the articles mean by it:\n"
+                    + "\n".join(f"- {c.text} {cite(c.sources)}" for c in meant)
+                )
+                used += [s for c in meant for s in c.sources]
         else:
             label = (" or " if u.union else " and ").join(
                 s.label for s in wanted
@@ -161,7 +169,7 @@ class Queries:
         return Reply(
             intent="list",
             title=title,
-            paragraphs=("\n".join(lines) if lines else "None in my knowledge base.",),
+            paragraphs=(*lead, "\n".join(lines) if lines else "None in my knowledge base."),
             notices=tuple(notices),
             sources=self.refs(used),
             frameworks=tuple(names),
@@ -197,10 +205,7 @@ class Queries:
                 rows.append((max(f.value for f in figs), fw, figs))
         rows.sort(key=lambda r: (r[0], r[1].name), reverse=not u.least)
         lines = [
-            f"{i}. {fw.name}: "
-            + "; ".join(
-                f"{figure_text(f.metric, f.value, f.as_of)} {cite(f.sources)}" for f in figs
-            )
+            f"{i}. {fw.name}: " + "; ".join(f"{figure_text(f)} {cite(f.sources)}" for f in figs)
             for i, (_v, fw, figs) in enumerate(rows, 1)
         ]
         title = _METRIC_TITLE.get(metric, metric)

@@ -3,8 +3,9 @@
 Every input is a :class:`Cause` (an answered question, a need phrase) with trait weights
 (-5..5, from questions.yaml or lexicon.yaml). A framework earns, for each cause and trait,
 ``weight x (score - 2.5)`` points, where ``score`` is its 0-5 trait score: a strong trait
-under a wanted weight gains, a weak one loses. Each contribution is kept as a
-:class:`Reason` that names the cause, the framework's reason for its score and the sources.
+under a wanted weight gains, a weak one loses. Each trait's contribution is kept as one
+:class:`Reason` that names the causes, the framework's reason for its score and that reason's
+own sources (never the question's: a reason cites exactly the claim it shows).
 The same inputs always give the same output (ties break on the framework name).
 """
 
@@ -40,7 +41,12 @@ class Cause:
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """One trait contribution to one framework's score (``points`` may be negative)."""
+    """One trait's contribution to one framework's score (``points`` may be negative).
+
+    ``cause`` moved the trait most; ``also`` are the other causes that moved the same trait
+    (their points are summed in, so a framework shows each trait's reason once). ``why`` is
+    the framework's own claim for its score and ``sources`` exactly that claim's sources.
+    """
 
     trait: str
     trait_label: str
@@ -48,6 +54,12 @@ class Reason:
     points: float
     why: str
     sources: tuple[str, ...]
+    also: tuple[Cause, ...] = ()
+
+    @property
+    def cause_label(self) -> str:
+        """Every cause's label, strongest first: "Building: an API; you asked for speed"."""
+        return "; ".join(c.label for c in (self.cause, *self.also))
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +151,7 @@ def rank(
     causes: Sequence[Cause],
     *,
     limit_reasons: int = 3,
-    explain: int = 10,
+    explain: int = 20,
     boosts: Sequence[Boost] = (),
     leave_out: Iterable[str] = (),
 ) -> Ranking:
@@ -220,21 +232,31 @@ def why_not(kb: KnowledgeBase, ranking: Ranking, framework_id: str) -> list[Reas
 
 def _contributions(
     kb: KnowledgeBase, causes: Sequence[Cause], framework_id: str
-) -> dict[tuple[str, str], Reason]:
+) -> dict[str, Reason]:
+    """Trait id -> the framework's one :class:`Reason` for it under ``causes``: the points of
+    every cause that weighs the trait summed, cited to the framework's own trait claim only."""
     fw = kb.frameworks[framework_id]
-    out: dict[tuple[str, str], Reason] = {}
+    moved: dict[str, list[tuple[float, Cause]]] = {}
     for cause in causes:
         for tid, weight in cause.weights.items():
-            ts = (fw.traits or {}).get(tid)
-            if ts is not None and weight:
-                out[(cause.key, tid)] = Reason(
-                    tid,
-                    kb.traits.get(tid, tid),
-                    cause,
-                    weight * (ts.score - NEUTRAL_SCORE),
-                    ts.why,
-                    tuple(dict.fromkeys(ts.sources + cause.sources)),
-                )
+            if weight and tid in (fw.traits or {}):
+                moved.setdefault(tid, []).append((weight, cause))
+    out: dict[str, Reason] = {}
+    for tid, pulls in moved.items():
+        ts = (fw.traits or {})[tid]
+        total = sum(w for w, _c in pulls)
+        if not total:
+            continue
+        ordered = [c for _w, c in sorted(pulls, key=lambda p: -abs(p[0]))]
+        out[tid] = Reason(
+            tid,
+            kb.traits.get(tid, tid),
+            ordered[0],
+            total * (ts.score - NEUTRAL_SCORE),
+            ts.why,
+            ts.sources,
+            tuple(ordered[1:]),
+        )
     return out
 
 

@@ -67,7 +67,7 @@ def decision_record(
         for sign, reasons in (("For", r.pros), ("Against", r.cons)):
             for x in reasons:
                 out.append(
-                    f'   - {sign}: {x.trait_label}, because of "{x.cause.label}": '
+                    f'   - {sign}: {x.trait_label}, because of "{x.cause_label}": '
                     f"{x.why} [{', '.join(x.sources)}]"
                 )
                 used += x.sources
@@ -82,7 +82,7 @@ def decision_record(
     for sid in dict.fromkeys(used):
         s = kb.sources.get(sid)
         if s is not None:
-            extra = f", {s.date}" if s.date != "undated" else ""
+            extra = f", {s.when}" if s.date != "undated" else ""
             link = f" <{s.url}>" if s.url else ""
             out.append(f'- [{s.id}] {s.publisher}, "{s.title}"{extra}{link}')
     return "\n".join(out) + "\n"

@@ -136,6 +136,18 @@ FRAMEWORK: dict[str, Any] = _obj(
             sources={**_SOURCES, "minItems": 2},
         ),
     },
+    errors={
+        "type": "array",
+        "items": _obj(
+            ["topic", "says", "sources", "correction", "evidence"],
+            topic={"type": "string", "minLength": 3},
+            says=_TEXT,
+            sources=_SOURCES,
+            correction=_TEXT,
+            evidence=_SOURCES,
+            topics=_TOPICS,
+        ),
+    },
     traits={"type": "object", "additionalProperties": _TRAIT},
 )
 
@@ -169,6 +181,7 @@ SOURCES: dict[str, Any] = _obj(
             publisher={"type": "string", "minLength": 2},
             author={"type": "string"},
             date={"type": "string", "pattern": AS_OF_PATTERN},
+            date_kind={"enum": ["published", "updated"]},
             date_note=_TEXT,
             seed={"type": "string"},
             url={"type": "string", "pattern": r"^https://"},
@@ -230,6 +243,14 @@ LEXICON: dict[str, Any] = _obj(
             label={"type": "string", "minLength": 2},
             terms={"type": "array", "minItems": 1, "items": {"type": "string"}},
             weights=_WEIGHTS,
+        ),
+    },
+    categories={
+        "type": "array",
+        "items": _obj(
+            ["id", "definitions"],
+            id={"enum": ["full-stack", "micro", "async", "library"]},
+            definitions={**_CLAIMS, "minItems": 1},
         ),
     },
     not_covered={

@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.facts import Item, items_of
+from bot.facts import Item, docs_only, items_of
 from bot.knowledge import KnowledgeBase
 from bot.text import STOPWORDS, PhraseIndex, words
 
@@ -48,6 +48,7 @@ _SECTION_WORDS = {
     "best_for": "best suited ideal",
     "avoid_when": "avoid unsuited",
     "disagreement": "disagreement",
+    "error": "error wrong mistake",
 }
 _TOKEN = re.compile(r"[a-z0-9]+")
 #: How many words' owner sets :meth:`ClaimIndex.frameworks_with` remembers.
@@ -96,6 +97,8 @@ class ClaimIndex:
         self._db.execute("CREATE VIRTUAL TABLE terms USING fts5vocab(claims, 'row')")
         self._vocabulary = frozenset(t for (t,) in self._db.execute("SELECT term FROM terms"))
         self._common = max(3, len(kb.frameworks) // 4)
+        #: Frameworks known only from their own docs; see :meth:`primary`.
+        self.docs_only = docs_only(kb)
         self._fw_id = {tok: fid for fid, tok in self._fw_token.items()}
         self._with: dict[str, frozenset[str]] = {}
         self._synonyms: PhraseIndex[tuple[str, ...]] = PhraseIndex(kb.synonyms.items())
@@ -116,10 +119,19 @@ class ClaimIndex:
         """Every term of the claims, as FTS5's Porter stemmer writes it ("events" -> event)."""
         return self._vocabulary
 
+    def primary(self, owners: frozenset[str]) -> frozenset[str]:
+        """``owners`` without the frameworks known only from their own docs, unless those are
+        all there is: the articles' frameworks answer first, so a word that one article-covered
+        framework holds stays distinctive when a docs-only framework's claims use it too."""
+        covered = owners - self.docs_only
+        return covered or owners
+
     def spread(self, term: str) -> int:
         """How many frameworks' claims contain ``term`` (0 when none): 1 means distinctive.
-        Counted up to a quarter of the frameworks plus one; more is "common"."""
-        return len(self.frameworks_with(term))
+        Counted up to a quarter of the frameworks plus one; more is "common". Frameworks known
+        only from their own docs count only when no article-covered one holds it
+        (:meth:`primary`)."""
+        return len(self.primary(self.frameworks_with(term)))
 
     def phrase_owners(self, phrase: Sequence[str]) -> frozenset[str]:
         """Ids of the frameworks with a claim that holds these words in this order."""

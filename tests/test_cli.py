@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR
+from tests.conftest import SEEDS
 
 ADVISOR = [sys.executable, "-m", "adapters.cli"]
 
@@ -79,8 +80,9 @@ def test_ask_plain_text() -> None:
 
 
 def test_check_knowledge_ok_and_broken(tmp_path: Path) -> None:
-    ok = run("check-knowledge")
-    assert ok.returncode == 0 and "20 frameworks (12 full, 8 short)" in ok.stdout
+    ok = run("check-knowledge", "--seeds", str(tmp_path / "no-seeds"))
+    assert ok.returncode == 0 and "23 frameworks (15 full, 8 short)" in ok.stdout
+    assert "citations: not checked" in ok.stdout
     broken = tmp_path / "k"
     shutil.copytree(DEFAULT_KNOWLEDGE_DIR, broken)
     flask = broken / "frameworks" / "flask.yaml"
@@ -88,6 +90,35 @@ def test_check_knowledge_ok_and_broken(tmp_path: Path) -> None:
     bad = run("check-knowledge", str(broken))
     assert bad.returncode == 2
     assert "frameworks/flask.yaml: unknown key(s): colour" in bad.stderr
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="shared/seeds is not beside the checkout")
+def test_check_knowledge_checks_citations_against_the_seed_articles(tmp_path: Path) -> None:
+    ok = run("check-knowledge", "--seeds", str(SEEDS))
+    assert ok.returncode == 0, ok.stdout
+    assert (
+        "citations against 5 articles" in ok.stdout
+        and "0 claims cite an article that does not name their framework, 0 figures are stamped"
+        in ok.stdout
+    )
+    broken = tmp_path / "k"
+    shutil.copytree(DEFAULT_KNOWLEDGE_DIR, broken)
+    web2py = broken / "frameworks" / "web2py.yaml"
+    text = web2py.read_text()
+    # greeden never mentions web2py; Netguru gives its figures undated; 1999 is in no article.
+    text = text.replace("sources: [svitla, netguru]", "sources: [svitla, netguru, greeden]", 1)
+    text = text.replace("as_of: undated", 'as_of: "2023-10-02"', 1)
+    text = text.replace("summary:\n  text: >-\n", "summary:\n  text: >-\n    Since 1999,\n", 1)
+    web2py.write_text(text)
+    bad = run("check-knowledge", str(broken), env={"ADVISOR_SEEDS_DIR": str(SEEDS)})
+    assert bad.returncode == 2
+    assert (
+        "frameworks/web2py.yaml: " in bad.stdout
+        and "cites greeden, which never names web2py" in (bad.stdout)
+    )
+    assert "community[0].as_of: as_of 2023-10-02 is the article's own date" in bad.stdout
+    assert "summary: 1999 is in none of" in bad.stdout
+    assert "1 claims cite an article that does not name their framework" in bad.stdout
 
 
 def test_broken_knowledge_stops_every_command_with_exit_2(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import yaml
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR
 from bot.errors import KnowledgeError
-from bot.knowledge import KnowledgeBase, load
+from bot.knowledge import Framework, KnowledgeBase, load
 from tests.conftest import SEEDS
 
 FULL = {
@@ -28,7 +28,12 @@ FULL = {
     "cherrypy",
     "web2py",
     "turbogears",
+    "starlette",
+    "litestar",
+    "quart",
 }
+#: Frameworks no seed article covers; their facts come from their own documentation.
+TODAY = {"starlette", "litestar", "quart"}
 SHORT = {"zope", "webapp2", "pylons", "pecan", "diesel", "twisted", "gevent", "pulsar"}
 
 
@@ -46,31 +51,76 @@ def test_shipped_base_is_valid_and_complete(kb: KnowledgeBase) -> None:
     assert kb.version.startswith("sha256:")
 
 
-def test_every_full_entry_scores_every_trait_with_sources(kb: KnowledgeBase) -> None:
+def _claim_sources(fw: Framework) -> set[str]:
+    """Every source the framework's own claims cite, outside its trait scores."""
+    claims = [
+        fw.summary,
+        *fw.categories,
+        *fw.interface,
+        *fw.companions,
+        *fw.history,
+        *fw.notable_users,
+        *fw.community,
+        *fw.strengths,
+        *fw.weaknesses,
+        *fw.best_for,
+        *fw.avoid_when,
+        *fw.facts,
+        *fw.disagreements,
+        *((fw.async_support,) if fw.async_support else ()),
+        *(fw.builtins or {}).values(),
+    ]
+    return {s for c in claims for s in c.sources}
+
+
+def test_every_trait_score_rests_on_the_frameworks_own_claims(kb: KnowledgeBase) -> None:
+    """A score cites only sources that the framework's own claims cite, so its reason is one of
+    those claims; a trait no claim speaks to is left out, never given a middling score."""
     for fw in kb.full_frameworks():
-        assert fw.traits is not None and set(fw.traits) == set(kb.traits), fw.id
-        assert all(t.sources for t in fw.traits.values())
-        assert fw.hello_world is not None and fw.bootstrap is not None
+        assert fw.traits and fw.hello_world is not None and fw.bootstrap is not None, fw.id
+        assert set(fw.traits) <= set(kb.traits), fw.id
+        own = _claim_sources(fw)
+        for tid, t in fw.traits.items():
+            assert t.sources and set(t.sources) <= own, (fw.id, tid, t.sources)
+            assert "no speed claims" not in t.why and "no article gives" not in t.why, (fw.id, tid)
 
 
-def test_figures_carry_the_date_the_source_gives(kb: KnowledgeBase) -> None:
+def test_todays_frameworks_cite_only_their_own_documentation(kb: KnowledgeBase) -> None:
+    for fid in TODAY:
+        fw = kb.frameworks[fid]
+        cited = _claim_sources(fw) | {s for t in (fw.traits or {}).values() for s in t.sources}
+        assert cited == {f"{fid}-docs"}, (fid, cited)
+        # Its own docs cannot place it above the field; only the articles can.
+        assert all(t.score <= 4 for t in (fw.traits or {}).values()), fid
+        source = kb.sources[f"{fid}-docs"]
+        assert source.kind == "reference" and source.url.startswith("https://")
+        assert source.date != "undated", fid
+
+
+def test_undated_figures_say_so_with_the_articles_date(kb: KnowledgeBase) -> None:
     for fw in kb.frameworks.values():
         for fig in fw.community:
             for sid in fig.sources:
-                assert fig.as_of == kb.sources[sid].date or fig.as_of == "undated" and fig.note, (
-                    fw.id,
-                    fig,
-                )
+                date = kb.sources[sid].date
+                assert date == "undated" or fig.as_of != date, (fw.id, fig)
+    stars = next(f for f in kb.frameworks["flask"].community if f.metric == "github_stars")
+    assert stars.as_of == "undated" and stars.when == "undated (article updated 2023-10-02)"
 
 
-def test_known_disagreements_are_kept_with_both_sources(kb: KnowledgeBase) -> None:
+def test_a_known_error_is_marked_with_its_evidence(kb: KnowledgeBase) -> None:
     flask = kb.frameworks["flask"]
-    assert any({"alibaba", "svitla"} <= set(d.sources) for d in flask.disagreements)
-    history = " ".join(h.text for h in flask.history)
-    assert "2010" in history and "2004" in history
-    pyramid = kb.frameworks["pyramid"]
-    assert {"micro", "full-stack"} <= set(pyramid.category_values())
-    assert any("netguru" in d.sources for d in pyramid.disagreements)
+    (error,) = [e for e in flask.errors if "2004" in e.says]
+    assert error.sources == ("svitla",) and "flask-docs" in error.evidence
+    assert "2010" in error.correction
+    assert not any("2004" in c.text for c in (*flask.history, *flask.disagreements))
+    assert any("2010" in h.text for h in flask.history)
+
+
+def test_labels_cite_only_sources_that_give_them(kb: KnowledgeBase) -> None:
+    assert kb.frameworks["pyramid"].category_values() == ("micro",)
+    for fid in ("zope", "pylons", "pecan", "diesel"):
+        for c in kb.frameworks[fid].categories:
+            assert c.sources == (f"{fid}-docs",), (fid, c)
 
 
 def _seed_ngrams(n: int = 8) -> set[tuple[str, ...]]:

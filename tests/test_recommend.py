@@ -78,3 +78,15 @@ def test_moves_show_what_changed(kb: KnowledgeBase) -> None:
 
 def test_unknown_ids_are_ignored(kb: KnowledgeBase) -> None:
     assert causes_from(kb, {"what": "nope", "ghost": "x"}, ["nothing"]) == []
+
+
+def test_frameworks_known_from_their_own_docs_are_ranked_and_cite_only_those_docs(
+    kb: KnowledgeBase,
+) -> None:
+    ranking = rank(kb, causes_from(kb, {"what": "realtime", "concurrency": "high"}))
+    for fid in ("starlette", "litestar", "quart"):
+        place = ranking.position(fid)
+        assert place is not None and place.pros, fid
+        assert all(r.sources == (f"{fid}-docs",) for r in (*place.pros, *place.cons)), fid
+    # The articles name Tornado for real-time work; the docs-only entries stay below it.
+    assert ranking.items[0].framework == "tornado"
