@@ -73,29 +73,13 @@ def audit(knowledge_dir: str | Path, seeds_dir: str | Path) -> Report:
         OSError: when a knowledge file cannot be read; yaml.YAMLError when one does not parse
             (run :func:`bot.knowledge.load` first for friendly messages).
     """
-    import yaml
-
-    root, seeds = Path(knowledge_dir), Path(seeds_dir)
-    sources = yaml.safe_load((root / "sources.yaml").read_text(encoding="utf-8"))["sources"]
-    texts: dict[str, str] = {}
-    dates: dict[str, str] = {}
-    missing = []
-    for s in sources:
-        if s.get("kind") != "article" or not s.get("seed"):
-            continue
-        try:
-            texts[s["id"]] = (seeds / s["seed"]).read_text(encoding="utf-8").lower()
-        except OSError:
-            missing.append(s["id"])
-            continue
-        if s.get("date", "undated") != "undated":
-            dates[s["id"]] = str(s["date"])
-    named = article_names(root, seeds)
+    articles, missing, docs = _read(Path(knowledge_dir), Path(seeds_dir))
+    texts = {sid: text for sid, (text, _date) in articles.items()}
+    dates = {sid: date for sid, (_text, date) in articles.items() if date != "undated"}
+    named = _named(texts, docs)
     numbers = {sid: {n.replace(",", "") for n in _NUMBER.findall(t)} for sid, t in texts.items()}
     findings: list[Finding] = []
-    for path in sorted((root / "frameworks").glob("*.yaml")):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        rel = f"frameworks/{path.name}"
+    for rel, doc in docs.items():
         for key, node in _claims(doc):
             cited = [s for s in node["sources"] if s in texts]
             for sid in cited:
@@ -143,24 +127,40 @@ def article_names(knowledge_dir: str | Path, seeds_dir: str | Path) -> dict[str,
     Raises:
         OSError, yaml.YAMLError: as :func:`audit`.
     """
+    articles, _missing, docs = _read(Path(knowledge_dir), Path(seeds_dir))
+    return _named({sid: text for sid, (text, _date) in articles.items()}, docs)
+
+
+def _read(root: Path, seeds: Path) -> tuple[dict[str, tuple[str, str]], list[str], dict[str, Any]]:
+    """Each article's lowercased copy and date by source id, the ids whose copy is missing,
+    and every framework file's YAML by its path under ``root``."""
     import yaml
 
-    root, seeds = Path(knowledge_dir), Path(seeds_dir)
     sources = yaml.safe_load((root / "sources.yaml").read_text(encoding="utf-8"))["sources"]
-    names = {}
-    for path in sorted((root / "frameworks").glob("*.yaml")):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        names[doc["id"]] = [doc["name"], doc["id"], *doc.get("aliases", ())]
-    out = {}
+    articles: dict[str, tuple[str, str]] = {}
+    missing = []
     for s in sources:
         if s.get("kind") != "article" or not s.get("seed"):
             continue
         try:
             text = (seeds / s["seed"]).read_text(encoding="utf-8").lower()
         except OSError:
+            missing.append(s["id"])
             continue
-        out[s["id"]] = frozenset(fid for fid, ns in names.items() if _names_in(ns, text))
-    return out
+        articles[s["id"]] = (text, str(s.get("date", "undated")))
+    docs = {
+        f"frameworks/{path.name}": yaml.safe_load(path.read_text(encoding="utf-8"))
+        for path in sorted((root / "frameworks").glob("*.yaml"))
+    }
+    return articles, missing, docs
+
+
+def _named(texts: Mapping[str, str], docs: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    names = {d["id"]: [d["name"], d["id"], *d.get("aliases", ())] for d in docs.values()}
+    return {
+        sid: frozenset(fid for fid, ns in names.items() if _names_in(ns, text))
+        for sid, text in texts.items()
+    }
 
 
 def _names_in(names: list[str], text: str) -> bool:

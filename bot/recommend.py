@@ -34,7 +34,6 @@ class Cause:
     key: str
     label: str
     weights: Mapping[str, float]
-    sources: tuple[str, ...] = ()
     question: str = ""
     option: str = ""
 
@@ -131,7 +130,6 @@ def causes_from(
                 f"{q.id}={opt.id}",
                 f"{q.short}: {opt.label}",
                 opt.weights,
-                opt.because.sources if opt.because else (),
                 q.id,
                 opt.id,
             )
