@@ -12,20 +12,31 @@ from typing import TextIO
 
 from bot.config import Settings
 from bot.engine import Engine, Incoming
+from bot.errors import ConfigError
 from bot.knowledge import KnowledgeBase
 from bot.replies import Reply, render_text
-from bot.sessions import ConversationKey, open_store
+from bot.sessions import ConversationKey, check_store, store_for
 
 PROMPT = "you> "
 
 
 def run_chat(kb: KnowledgeBase, settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
-    """Talk until end of input or "quit". Returns the exit code (0)."""
+    """Talk until end of input or "quit". Returns the exit code (0).
+
+    Raises:
+        ConfigError: naming ``ADVISOR_DB`` when the session file cannot serve (see
+            :func:`bot.sessions.check_store`), or ``ADVISOR_REDIS_URL`` when it is malformed.
+    """
     return asyncio.run(_chat(kb, settings, stdin, stdout))
 
 
 async def _chat(kb: KnowledgeBase, settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
-    store = open_store(settings.store, settings.resolved_db_path())
+    store = store_for(settings)
+    try:
+        await check_store(store, settings)
+    except ConfigError:
+        await store.close()
+        raise
     engine = Engine(kb, store, ttl=settings.session_ttl)
     try:
         return await _loop(engine, stdin, stdout)

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 
 from aiohttp import web
 
 from bot.engine import Engine
-from bot.errors import StoreUnavailable
+from bot.errors import ConfigError, StoreUnavailable
 from bot.metrics import CONTENT_TYPE_LATEST
 
 _log = logging.getLogger(__name__)
@@ -26,6 +27,25 @@ _log = logging.getLogger(__name__)
 #: Seconds a store ping or count may take before the store counts as unreachable.
 PING_TIMEOUT = 2.0
 PATHS = ("/healthz", "/readyz", "/metrics")
+
+
+async def listen(runner: web.AppRunner, host: str, port: int, variables: tuple[str, str]) -> None:
+    """Start listening on ``host``:``port`` for ``runner``; ``variables`` names the host and
+    port settings, e.g. ``("ADVISOR_OPS_HOST", "ADVISOR_OPS_PORT")``.
+
+    Raises:
+        ConfigError: naming the host variable when the host does not resolve, else the port
+            variable (port in use, not allowed, address not on this machine); the runner is
+            cleaned up first.
+    """
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        unresolved = isinstance(exc, socket.gaierror)
+        name = variables[0] if unresolved else variables[1]
+        reason = exc.strerror or str(exc)
+        raise ConfigError(f"{name}: cannot listen on {host}:{port}: {reason}") from None
 
 
 class Operations:

@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from adapters.ops import Operations
+from adapters.ops import Operations, listen
 from bot.config import Settings
 from bot.dedupe import DedupeStore, MemoryDedupe
 from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.knowledge import KnowledgeBase
-from bot.sessions import SessionStore, open_store
+from bot.sessions import SessionStore, check_store, store_for
 
 if TYPE_CHECKING:
     from adapters.slack.runner import SlackConfig
@@ -101,8 +101,8 @@ def open_stores(settings: Settings) -> tuple[SessionStore, DedupeStore]:
         dedupe: DedupeStore = RedisDedupe(client)
         if settings.store == "redis":
             return RedisStore(client), dedupe
-        return open_store(settings.store, settings.resolved_db_path()), dedupe
-    return open_store(settings.store, settings.resolved_db_path()), MemoryDedupe()
+        return store_for(settings), dedupe
+    return store_for(settings), MemoryDedupe()
 
 
 async def serve(
@@ -123,19 +123,34 @@ async def serve(
         ConfigError: when a platform refuses its token at connect time.
     """
     ops = Operations(engine)
-    shared = False
     tasks: list[asyncio.Task[None]] = []
     ops_runner: web.AppRunner | None = None
+    shared = (
+        checked.slack is not None
+        and checked.slack.mode == "http"
+        and settings.ops_port is not None
+        and settings.ops_port == settings.http_port != 0
+    )
     try:
+        if settings.ops_port is not None and not shared:  # first: a busy port stops it all
+            runner = web.AppRunner(ops.app(), access_log=None)
+            await runner.setup()
+            await listen(
+                runner,
+                settings.ops_host,
+                settings.ops_port,
+                ("ADVISOR_OPS_HOST", "ADVISOR_OPS_PORT"),
+            )
+            ops_runner = runner  # listen() cleans up after itself when it fails
+            _log.info(
+                "operations endpoints on http://%s:%d (/healthz /readyz /metrics)",
+                settings.ops_host,
+                settings.ops_port,
+            )
         if checked.slack is not None:
             from adapters.slack.runner import build_adapter
             from adapters.slack.runner import serve as serve_slack
 
-            shared = (
-                checked.slack.mode == "http"
-                and settings.ops_port is not None
-                and settings.ops_port == settings.http_port != 0
-            )
             adapter = build_adapter(checked.slack, settings, engine, dedupe)
             tasks.append(
                 asyncio.create_task(
@@ -154,15 +169,6 @@ async def serve(
                 asyncio.create_task(
                     serve_discord(client, checked.discord_token, stop), name="discord"
                 )
-            )
-        if settings.ops_port is not None and not shared:
-            ops_runner = web.AppRunner(ops.app(), access_log=None)
-            await ops_runner.setup()
-            await web.TCPSite(ops_runner, settings.ops_host, settings.ops_port).start()
-            _log.info(
-                "operations endpoints on http://%s:%d (/healthz /readyz /metrics)",
-                settings.ops_host,
-                settings.ops_port,
             )
         if started is not None:
             started.set()
@@ -194,10 +200,17 @@ async def run(settings: Settings, kb: KnowledgeBase, platforms: Sequence[str] = 
     """Check, open the stores, serve until SIGINT or SIGTERM, close.
 
     Raises:
-        ConfigError: see :func:`plan` and :func:`open_stores`.
+        ConfigError: see :func:`plan`, :func:`open_stores` and
+            :func:`bot.sessions.check_store`.
     """
     checked = plan(settings, platforms)
     store, dedupe = open_stores(settings)
+    try:
+        await check_store(store, settings)
+    except ConfigError:
+        await store.close()
+        await dedupe.close()
+        raise
     engine = Engine(kb, store, ttl=settings.session_ttl)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

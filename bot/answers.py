@@ -482,12 +482,14 @@ class Answerer:
         ]
         choices: list[Choice] = []
         paragraphs: list[str] = []
+        quoted: list[str] = []
         for s in u.suggestions[:3]:
             names = [self.name(c) for c in s.candidates]
             paragraphs.append(
                 f'"{s.word}" is not a framework I know. Did you mean {" or ".join(names)}?'
             )
             choices += [Choice(label=n, value=f"ask:{n}") for n in names]
+            quoted.append(s.word)
         if not paragraphs and notices:
             paragraphs.append(
                 "I can compare and recommend these: "
@@ -505,6 +507,7 @@ class Answerer:
             paragraphs=tuple(paragraphs),
             notices=tuple(notices),
             choices=tuple(dict.fromkeys(choices)),
+            quoted=tuple(dict.fromkeys(quoted)),
         )
 
 

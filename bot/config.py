@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 from bot.errors import ConfigError
 
@@ -17,6 +18,9 @@ from bot.errors import ConfigError
 DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 #: Default session time-to-live, in seconds (24 hours).
 DEFAULT_SESSION_TTL = 24 * 60 * 60
+#: Longest session time-to-live accepted, in seconds (365 days): every store, Redis included,
+#: can hold an expiry that far ahead, plus the grace period.
+MAX_SESSION_TTL = 365 * 24 * 60 * 60
 STORE_KINDS = ("sqlite", "memory", "redis")
 #: Where HTTP mode listens by default: every interface, port 3000 (bolt's default port).
 DEFAULT_HTTP_HOST = "0.0.0.0"
@@ -47,13 +51,62 @@ class Secret:
         return bool(self._value)
 
 
+def _shown(text: str) -> str:
+    """``text`` for an error message: quoted, and cut when long (a value may be huge)."""
+    return repr(text) if len(text) <= 60 else f"{text[:40]!r}… ({len(text):,} characters)"
+
+
+def _whole(text: str, low: int, high: int) -> int | None:
+    """``text`` as a whole number from ``low`` to ``high``, or None. Digits are counted before
+    ``int()`` is called, so a value of thousands of digits never reaches Python's
+    integer-string limit."""
+    if not (text.isascii() and text.isdecimal()) or len(text) > len(str(high)):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
     text = env.get(name, "").strip()
     if not text:
         return default
-    if not text.isdecimal() or not 0 <= int(text) <= 65535:
-        raise ConfigError(f"{name}: expected a port number from 0 to 65535, got {text!r}")
-    return int(text)
+    port = _whole(text, 0, 65535)
+    if port is None:
+        raise ConfigError(f"{name}: expected a port number from 0 to 65535, got {_shown(text)}")
+    return port
+
+
+def _redis_url(text: str) -> str:
+    """Check ``ADVISOR_REDIS_URL`` the way redis-py will read it, but strictly: redis-py
+    silently uses database 0 for a path such as ``/abc``.
+
+    Raises:
+        ConfigError: naming the variable; the password is never shown.
+    """
+    name = "ADVISOR_REDIS_URL"
+    shown = _shown(text.split("@")[-1])
+    if not text.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"{name}: expected a redis://, rediss:// or unix:// URL, got {shown}")
+    parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigError(f"{name}: the port is not a number in {shown}") from None
+    databases = [v for k, v in parse_qsl(parts.query) if k == "db"]
+    if parts.scheme != "unix" and parts.path.strip("/"):
+        databases.append(parts.path.strip("/"))
+    for db in databases:
+        if _whole(db, 0, 1 << 31) is None:
+            raise ConfigError(
+                f"{name}: the database must be a number (redis://host:6379/0), got {_shown(db)}"
+            )
+    return text
+
+
+#: Most Discord shards accepted in ``ADVISOR_DISCORD_SHARDS``.
+MAX_SHARDS = 10_000
+#: Largest Discord id (a snowflake is an unsigned 64-bit number).
+MAX_SNOWFLAKE = (1 << 64) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,17 +131,25 @@ def _shards(text: str) -> ShardPlan | None:
     if text == "auto":
         return ShardPlan()
     count_text, _, ids_text = text.partition(":")
-    if not count_text.isdecimal() or int(count_text) < 1:
-        raise ConfigError(f"{name}: expected auto, N or N:A-B (e.g. 4:0-1), got {text!r}")
-    count = int(count_text)
+    count = _whole(count_text, 1, MAX_SHARDS)
+    if count is None:
+        raise ConfigError(
+            f"{name}: expected auto, N or N:A-B (e.g. 4:0-1) with N up to {MAX_SHARDS}, got "
+            f"{_shown(text)}"
+        )
     if not ids_text:
         return ShardPlan(count=count)
     ids: list[int] = []
     for part in ids_text.split(","):
-        low, dash, high = part.strip().partition("-")
-        if not low.isdecimal() or (dash and not high.isdecimal()):
-            raise ConfigError(f"{name}: expected shard ids like 0-1 or 0,2, got {ids_text!r}")
-        ids += range(int(low), int(high if dash else low) + 1)
+        low_text, dash, high_text = part.strip().partition("-")
+        low = _whole(low_text, 0, count - 1)
+        high = _whole(high_text, 0, count - 1) if dash else low
+        if low is None or high is None:
+            raise ConfigError(
+                f"{name}: expected shard ids like 0-1 or 0,2, below the shard count {count}, "
+                f"got {_shown(ids_text)}"
+            )
+        ids += range(low, high + 1)
     if not ids or max(ids) >= count or len(set(ids)) != len(ids):
         raise ConfigError(
             f"{name}: shard ids must be distinct and below the shard count {count}, got "
@@ -179,11 +240,8 @@ class Settings:
             return Secret(value) if value else None
 
         redis_url = env.get("ADVISOR_REDIS_URL", "").strip()
-        if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError(
-                "ADVISOR_REDIS_URL: expected a redis://, rediss:// or unix:// URL, got "
-                f"{redis_url.split('@')[-1]!r}"
-            )
+        if redis_url:
+            _redis_url(redis_url)
         default_store = "redis" if redis_url else "sqlite"
         store = env.get("ADVISOR_STORE", "").strip().lower() or default_store
         if store not in STORE_KINDS:
@@ -204,22 +262,22 @@ class Settings:
         ttl_text = env.get("ADVISOR_SESSION_TTL", "").strip()
         ttl = DEFAULT_SESSION_TTL
         if ttl_text:
-            try:
-                ttl = int(ttl_text)
-            except ValueError:
+            checked = _whole(ttl_text, 1, MAX_SESSION_TTL)
+            if checked is None:
                 raise ConfigError(
-                    f"ADVISOR_SESSION_TTL: expected a whole number of seconds, got {ttl_text!r}"
-                ) from None
-            if ttl <= 0:
-                raise ConfigError(f"ADVISOR_SESSION_TTL: must be more than 0 seconds, got {ttl}")
+                    "ADVISOR_SESSION_TTL: expected a whole number of seconds from 1 to "
+                    f"{MAX_SESSION_TTL} (365 days), got {_shown(ttl_text)}"
+                )
+            ttl = checked
         api_url = env.get("SLACK_API_URL", "").strip()
         if api_url and not api_url.startswith(("http://", "https://")):
             raise ConfigError(f"SLACK_API_URL: expected an http(s) URL, got {api_url!r}")
         if api_url and not api_url.endswith("/"):
             api_url += "/"
         guild = env.get("DISCORD_GUILD_ID", "").strip()
-        if guild and not guild.isdecimal():
-            raise ConfigError(f"DISCORD_GUILD_ID: expected a numeric guild id, got {guild!r}")
+        guild_id = _whole(guild, 0, MAX_SNOWFLAKE) if guild else None
+        if guild and guild_id is None:
+            raise ConfigError(f"DISCORD_GUILD_ID: expected a numeric guild id, got {_shown(guild)}")
         flag = env.get("ADVISOR_DISCORD_MESSAGE_CONTENT", "").strip().lower()
         if flag not in ("", "0", "1", "true", "false", "yes", "no"):
             raise ConfigError(f"ADVISOR_DISCORD_MESSAGE_CONTENT: expected 1 or 0, got {flag!r}")
@@ -251,7 +309,7 @@ class Settings:
             slack_api_url=api_url,
             http_host=env.get("ADVISOR_HTTP_HOST", "").strip() or DEFAULT_HTTP_HOST,
             http_port=_port(env, "ADVISOR_HTTP_PORT", DEFAULT_HTTP_PORT),
-            discord_guild_id=int(guild) if guild else None,
+            discord_guild_id=guild_id,
             discord_message_content=flag in ("1", "true", "yes"),
             discord_api_base=discord_urls["ADVISOR_DISCORD_API_BASE"].rstrip("/"),
             discord_gateway=discord_urls["ADVISOR_DISCORD_GATEWAY"],

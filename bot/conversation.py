@@ -412,7 +412,8 @@ def _new_request(ctx: Context, state: FlowState, text: str, tokens: list[str], t
         return _ask(ctx, state, [], lead="We're already picking a framework; here's where we were.")
     proposal = replace(state, proposal=text or "-")
     count = len(state.answers)
-    what = f" from “{text[:120]}”" if described else ""
+    quoted = text[:120] if described else ""
+    what = f" from “{quoted}”" if quoted else ""
     reply = Reply(
         intent="recommend",
         title="Start a new selection?",
@@ -424,6 +425,7 @@ def _new_request(ctx: Context, state: FlowState, text: str, tokens: list[str], t
             Choice(label=_COMMAND_LABELS["new"], value=f"cmd:new:{proposal.version}", primary=True),
             Choice(label=_COMMAND_LABELS["keep"], value=f"cmd:keep:{proposal.version}"),
         ),
+        quoted=(quoted,) if quoted else (),
     )
     return replace(proposal, choices=tuple(c.value for c in reply.choices)), [reply]
 

@@ -7,6 +7,7 @@ sources and the knowledge version, so a later reader can reproduce the ranking.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 
 from bot.answers import plural
@@ -17,6 +18,17 @@ from bot.recommend import Ranking
 def _md(text: str) -> str:
     """Escape table pipes and fold newlines so text stays inside a Markdown table cell."""
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def code_span(text: str) -> str:
+    """``text`` (a person's words) as one inline Markdown code span: never a link, mention,
+    heading or formatting in any Markdown renderer. Newlines fold to spaces; the fence is one
+    backtick longer than the longest run of backticks inside (CommonMark, "Code spans")."""
+    text = " ".join(text.split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def decision_record(
@@ -33,7 +45,8 @@ def decision_record(
 
     Args:
         answers: question id -> option id; ``prefilled`` and ``skipped`` are question ids.
-        description: the opening request, quoted as the question.
+        description: the opening request, quoted as the question in a code span (it is the
+            person's text, so it must never render as a link or formatting).
         now: seconds since the epoch, shown as a UTC date.
     """
     pre, skip = set(prefilled), set(skipped)
@@ -46,7 +59,7 @@ def decision_record(
         "",
         "## Question",
         "",
-        f"> {_md(description) if description else 'Help me pick.'}",
+        f"> {code_span(description) if description else 'Help me pick.'}",
         "",
         "## Answers",
         "",

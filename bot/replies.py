@@ -67,6 +67,9 @@ class Reply:
         frameworks: canonical names the reply is about, most relevant first.
         code: preformatted text (a hello-world), shown in a code block; ``code_title`` heads it.
         markdown: an attached document (a decision record), empty when none.
+        quoted: the person's own words that this reply repeats (in a title, paragraph or
+            notice), each exactly as it appears there. Adapters render these inert: never a
+            link, mention or formatting (Slack ``verbatim``, Discord escaped Markdown).
     """
 
     intent: str
@@ -82,6 +85,7 @@ class Reply:
     sources: tuple[SourceRef, ...] = ()
     frameworks: tuple[str, ...] = field(default=())
     markdown: str = ""
+    quoted: tuple[str, ...] = ()
 
 
 def render_table(table: Table) -> str:

@@ -18,13 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.errors import StoreUnavailable
+from bot.errors import ConfigError, StoreUnavailable
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+_log = logging.getLogger(__name__)
 
 #: How long an expired entry is still reported as expired before it is deleted, in seconds.
 EXPIRED_GRACE = 7 * 24 * 60 * 60
@@ -33,6 +39,8 @@ PURGE_EVERY = 500
 #: The ``channel`` of a per-person profile key; no platform has a channel of that name.
 #: Profiles are not conversations, so :meth:`SessionStore.count` leaves them out.
 PROFILE_CHANNEL = "*profile*"
+#: The columns the SQLite ``sessions`` table must have (``version`` is added when missing).
+SESSION_COLUMNS = frozenset({"key", "data", "updated", "expires"})
 #: What a profile key's string form contains (between the separators).
 PROFILE_MARKER = f"|{PROFILE_CHANNEL}|"
 
@@ -177,7 +185,7 @@ class SQLiteStore:
     """
 
     def __init__(self, path: str | Path) -> None:
-        self._path = str(path)
+        self.path = self._path = str(path)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
         self._db: sqlite3.Connection | None = None
         self._writes = 0
@@ -195,9 +203,19 @@ class SQLiteStore:
                 "NOT NULL, updated REAL NOT NULL, expires REAL NOT NULL, "
                 "version INTEGER NOT NULL DEFAULT 1)"
             )
-            columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
-            if "version" not in columns:  # a file written before versions existed
-                db.execute("ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+            try:
+                columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
+                missing = sorted(SESSION_COLUMNS - columns)
+                if missing:
+                    raise sqlite3.DatabaseError(
+                        f"its table 'sessions' is not this program's: it lacks the columns "
+                        f"{', '.join(missing)}"
+                    )
+                if "version" not in columns:  # a file written before versions existed
+                    db.execute("ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+            except sqlite3.Error:
+                db.close()
+                raise
             self._db = db
         return self._db
 
@@ -287,6 +305,22 @@ class SQLiteStore:
             lambda: self._connect().execute("DELETE FROM sessions WHERE key = ?", (key,))
         )
 
+    async def check(self) -> None:
+        """Open the file and prove it can be read and written (a write lock is taken and
+        released; nothing changes). Call once at start-up.
+
+        Raises:
+            StoreUnavailable: naming the file, when it is not an SQLite database, has another
+                program's ``sessions`` table, is read-only, or its folder cannot be made.
+        """
+
+        def _check() -> None:
+            db = self._connect()
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+
+        await self._run(_check)
+
     async def ping(self) -> bool:
         """True when a trivial query succeeds."""
         try:
@@ -325,3 +359,43 @@ def open_store(kind: str, db_path: Path, redis_url: str = "") -> SessionStore:
 
         return RedisStore(connect(redis_url))
     raise ValueError(f"unknown store kind {kind!r} (or redis without a URL)")
+
+
+def store_for(settings: Settings) -> SessionStore:
+    """The session store ``settings`` names (``ADVISOR_STORE``; Redis at
+    ``ADVISOR_REDIS_URL``, SQLite at ``ADVISOR_DB``). Opens no connection yet.
+
+    Raises:
+        ConfigError: naming ``ADVISOR_REDIS_URL`` when redis-py rejects it.
+    """
+    if settings.store == "redis":
+        from bot.redis_backend import RedisStore, connect
+
+        try:
+            return RedisStore(connect(settings.redis_url))
+        except ValueError as exc:
+            raise ConfigError(f"ADVISOR_REDIS_URL: {exc}") from None
+    return open_store(settings.store, settings.resolved_db_path())
+
+
+async def check_store(store: SessionStore, settings: Settings) -> None:
+    """Start-up check of a session store, before any adapter starts taking messages.
+
+    An SQLite file that cannot serve (corrupt, another schema, read-only, its folder cannot
+    be made) is a configuration error: better to stop at once than to start and then answer
+    every turn with "try again". A Redis that does not answer is not: replicas may start
+    before Redis does, so it is logged and ``/readyz`` reports it until Redis answers.
+
+    Raises:
+        ConfigError: naming ``ADVISOR_DB`` and the file.
+    """
+    if isinstance(store, SQLiteStore):
+        try:
+            await store.check()
+        except StoreUnavailable as exc:
+            cause = exc.__cause__ or exc
+            raise ConfigError(
+                f"ADVISOR_DB: cannot keep sessions in {store.path}: {cause}"
+            ) from None
+    elif not await store.ping():
+        _log.warning("the session store does not answer yet; /readyz reports it until it does")

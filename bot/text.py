@@ -38,6 +38,38 @@ _SLACK_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
 _WORD = re.compile(r"[a-z0-9][a-z0-9.+#]*[a-z0-9+#]|[a-z0-9]")
 
 
+#: Characters normalised at a time by :func:`_nfkc`.
+NFKC_CHUNK = 512
+
+
+def _nfkc(text: str, limit: int) -> str:
+    """NFKC of ``text``, stopping once ``limit`` characters are produced.
+
+    NFKC can expand a character 18 times (U+FDFA), so a long message is normalised a chunk at a
+    time and never much past ``limit``. A chunk ends before a character that combines with
+    nothing before it (not a mark, not a Hangul vowel or final jamo), so the chunks'
+    normalisations join to the normalisation of the whole.
+    """
+    if text.isascii():
+        return text
+    out: list[str] = []
+    produced = start = 0
+    while start < len(text) and produced <= limit:
+        end = min(start + NFKC_CHUNK, len(text))
+        while end < len(text) and not _starts_fresh(text[end]):
+            end += 1
+        part = unicodedata.normalize("NFKC", text[start:end])
+        out.append(part)
+        produced += len(part)
+        start = end
+    return "".join(out)
+
+
+def _starts_fresh(ch: str) -> bool:
+    """True when no character before ``ch`` can compose with it or reorder around it."""
+    return not unicodedata.category(ch).startswith("M") and not "\u1160" <= ch <= "\u11ff"
+
+
 def clean(text: str) -> str:
     """Strip platform mentions and markup, fold Unicode (NFKC) and collapse white space.
 
@@ -45,7 +77,7 @@ def clean(text: str) -> str:
     never be echoed back live. Slack links keep their label. Returns at most
     :data:`MAX_MESSAGE_CHARS` + 1 characters so that callers can still tell a message was long.
     """
-    text = unicodedata.normalize("NFKC", text[: MAX_MESSAGE_CHARS * 4])
+    text = _nfkc(text[: MAX_MESSAGE_CHARS * 4], MAX_MESSAGE_CHARS * 4)
     text = _SLACK_LINK.sub(r"\2", text)
     text = _MARKUP.sub(" ", text)
     text = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
