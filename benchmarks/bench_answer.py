@@ -112,6 +112,42 @@ def report(label: str, kb: KnowledgeBase, questions: list[str]) -> None:
     print(f"{label}: p99 / anchor (a cache hit, {anchor * 1e6:.1f} us) = {p99 / anchor:,.0f}x")
 
 
+#: Hostile 100,000-character messages (issue 14): NFKC expands U+FDFA 18 times.
+HOSTILE = {
+    "U+FDFA": "\ufdfa",
+    "digits": "9",
+    "mentions": "<@U0123456789> ",
+    "ASCII words": "flask vs django ",
+}
+HOSTILE_CHARS = 100_000
+
+
+def report_hostile(kb: KnowledgeBase, per_kind: int = 20) -> None:
+    """Seconds per 100,000-character message of each :data:`HOSTILE` kind, each message new to
+    the engine (a distinct tail), with the ratio to a 20-character question timed the same way."""
+    engine = Engine(kb)
+    engine.answer_once("help")
+    anchor = []
+    for i in range(per_kind * 5):
+        start = time.perf_counter()
+        engine.answer_once(f"flask vs django #{i}")
+        anchor.append(time.perf_counter() - start)
+    base = percentile(anchor, 50)
+    for label, unit in HOSTILE.items():
+        times = []
+        for i in range(per_kind):
+            text = (unit * (HOSTILE_CHARS // len(unit) + 1))[:HOSTILE_CHARS] + f" {i}"
+            start = time.perf_counter()
+            engine.answer_once(text)
+            times.append(time.perf_counter() - start)
+        p50 = percentile(times, 50)
+        print(
+            f"100k-character {label} message: p50 {p50 * 1000:.2f} ms, max "
+            f"{max(times) * 1000:.2f} ms; p50 / anchor (a new short question, "
+            f"{base * 1e3:.2f} ms) = {p50 / base:.1f}x"
+        )
+
+
 def build_time(kb: KnowledgeBase, rounds: int = 5) -> float:
     """Median seconds to build the claim index."""
     times = []
@@ -127,6 +163,7 @@ def main() -> None:
     names = [f.name for f in kb.frameworks.values()]
     print(f"claim index build, shipped knowledge: {build_time(kb) * 1000:.1f} ms (budget 50 ms)")
     report(f"shipped ({len(kb.frameworks)} frameworks)", kb, fresh_questions(names, 2000))
+    report_hostile(kb)
     with tempfile.TemporaryDirectory() as tmp:
         synthetic = synthetic_knowledge(Path(tmp) / "k", 1000)
         start = time.perf_counter()
