@@ -6,7 +6,7 @@ Subcommands: ``ask [--json] TEXT``, ``chat``, ``serve``, ``slack``, ``discord``,
 adapters are imported lazily, so the console path never imports slack_bolt, discord or aiohttp.
 
 Exit codes: 0 OK, 2 bad knowledge or configuration (the message says what and where),
-1 unexpected error.
+3 a platform cannot be reached at start-up, 1 unexpected error.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings
-from bot.errors import ConfigError, KnowledgeError
+from bot.errors import ConfigError, KnowledgeError, PlatformUnreachable
 
-EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_UNREACHABLE = 0, 1, 2, 3
 _log = logging.getLogger("advisor")
 
 
@@ -106,6 +106,9 @@ def main(
     except ConfigError as exc:
         print(f"advisor: configuration error: {exc}", file=err)
         return EXIT_CONFIG
+    except PlatformUnreachable as exc:
+        print(f"advisor: {exc}", file=err)
+        return EXIT_UNREACHABLE
     except KeyboardInterrupt:
         return EXIT_OK
     except Exception:

@@ -16,8 +16,9 @@ answers is a what-if on the same answers. Ad-hoc questions ("what's Sanic?", "fl
 are answered in any state; while asking, the pending question is asked again after the answer.
 
 Buttons carry the question id and the state's :attr:`FlowState.version`, so a stale or
-duplicate press changes nothing. Nothing here does I/O: the engine loads and saves the state
-around :func:`step`.
+duplicate press changes nothing; a recommendation's buttons and the what-if menu carry
+:attr:`FlowState.flow`, so after a restart the old ones change nothing either. Nothing here
+does I/O: the engine loads and saves the state around :func:`step`.
 """
 
 from __future__ import annotations
@@ -84,6 +85,13 @@ class FlowState:
         stale."""
         key = repr((self.started, self.status, self.pending, self.changing, self.proposal))
         return hashlib.blake2s(key.encode(), digest_size=4).hexdigest()
+
+    @property
+    def flow(self) -> str:
+        """``@`` and a short digest of the flow's start time: what a recommendation's buttons
+        and the what-if menu carry, so that after a restart the old ones change nothing, while
+        every what-if and export within one flow stays live."""
+        return "@" + hashlib.blake2s(repr(self.started).encode(), digest_size=4).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -299,10 +307,18 @@ def _action(ctx: Context, state: FlowState, action: str, turn: Turn) -> Step:
             return _stale(ctx, state, qid)
         return _answered(ctx, state, qid, oid)
     if kind == "change":
-        return _ask_change(ctx, state, rest)
+        qid, _, flow = rest.partition(":")
+        if flow and flow != state.flow:
+            return _stale(ctx, state, "")
+        return _ask_change(ctx, state, qid)
     if kind == "cmd":
         name, *parts = rest.split(":")
-        if parts and (parts[-1] != state.version or (len(parts) > 1 and parts[0] != state.pending)):
+        if parts and parts[-1].startswith("@"):  # a recommendation's button: same flow only
+            if parts[-1] != state.flow:
+                return _stale(ctx, state, "")
+        elif parts and (
+            parts[-1] != state.version or (len(parts) > 1 and parts[0] != state.pending)
+        ):
             return _stale(ctx, state, parts[0] if len(parts) > 1 else "")
         return _command(ctx, state, name, turn)
     return state, [_note("I don't know that button; nothing changed.")]
@@ -545,11 +561,9 @@ def _finish(
         paragraphs.insert(0, f"What moved: {text}." if text else "Nothing moved in the top five.")
     if lead:
         paragraphs.insert(0, lead)
-    choices = (
-        Choice(label=_COMMAND_LABELS["whatif"], value="cmd:whatif"),
-        Choice(label=_COMMAND_LABELS["compare-top"], value="cmd:compare-top"),
-        Choice(label=_COMMAND_LABELS["export"], value="cmd:export"),
-        Choice(label=_COMMAND_LABELS["restart"], value="cmd:restart"),
+    choices = tuple(
+        Choice(label=_COMMAND_LABELS[name], value=f"cmd:{name}:{state.flow}")
+        for name in ("whatif", "compare-top", "export", "restart")
     )
     reply = replace(reply, paragraphs=tuple(paragraphs), choices=choices)
     done = replace(
@@ -584,7 +598,8 @@ def _ask_change(ctx: Context, state: FlowState, qid: str) -> Step:
 
 def _whatif_menu(ctx: Context, state: FlowState) -> Step:
     choices = tuple(
-        Choice(label=f"Change {q.short}", value=f"change:{q.id}") for q in ctx.kb.questions
+        Choice(label=f"Change {q.short}", value=f"change:{q.id}:{state.flow}")
+        for q in ctx.kb.questions
     )
     reply = Reply(
         intent="recommend",

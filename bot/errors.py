@@ -5,6 +5,7 @@
     AdvisorError                 base of everything the core raises on purpose
     ├── ConfigError              a setting is missing, malformed or contradicts another (exit 2)
     ├── KnowledgeError           the knowledge base failed validation (exit 2); holds every Problem
+    ├── PlatformUnreachable      Slack or Discord cannot be reached at start-up (exit 3)
     └── StoreError               a session store failed
         └── StoreUnavailable     the store cannot be reached right now (retry later)
 
@@ -26,6 +27,12 @@ class ConfigError(AdvisorError):
 
     The message names the variable, e.g. ``ADVISOR_SESSION_TTL: expected seconds, got 'x'``.
     """
+
+
+class PlatformUnreachable(AdvisorError):
+    """A platform cannot be reached at start-up (no network, no DNS, a refused gateway). The
+    message is one line naming the URL and the reason; ``advisor`` exits 3. Retrying later may
+    help; changing the configuration does not."""
 
 
 @dataclass(frozen=True, slots=True)

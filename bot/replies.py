@@ -130,10 +130,18 @@ def fold_notices(replies: Sequence[Reply]) -> list[Reply]:
     place)."""
     out: list[Reply] = []
     pending: list[str] = []
+    quoted: list[str] = []
     for i, reply in enumerate(replies):
         if reply.kind == "notice" and not reply.choices and i + 1 < len(replies):
             pending += [t for t in (reply.title, *reply.paragraphs, *reply.notices) if t]
+            quoted += reply.quoted
             continue
-        out.append(replace(reply, notices=(*pending, *reply.notices)) if pending else reply)
-        pending = []
+        if pending:
+            reply = replace(
+                reply,
+                notices=(*pending, *reply.notices),
+                quoted=tuple(dict.fromkeys((*quoted, *reply.quoted))),
+            )
+        out.append(reply)
+        pending, quoted = [], []
     return out

@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.engine import Engine, Incoming
 from bot.errors import ConfigError
 from bot.knowledge import KnowledgeBase
-from bot.replies import INTENTS, render_text
+from bot.replies import INTENTS, Reply, render_text
 from bot.sessions import ConversationKey, MemoryStore
 from bot.text import MAX_MESSAGE_CHARS, NFKC_CHUNK, clean
 from tests.loopback import free_port
@@ -293,3 +293,36 @@ def test_engine_handles_digits_expanding_unicode_and_mentions(
             assert len(shown) < 20_000
 
     asyncio.run(talk())
+
+
+# --------------------------------------------------------------------------- 18. old buttons
+
+
+async def test_an_old_recommendations_buttons_change_nothing_after_a_restart(
+    kb: KnowledgeBase,
+) -> None:
+    engine = Engine(kb, MemoryStore())
+
+    async def press(value: str) -> list[Reply]:
+        return await engine.handle(Incoming(key=KEY, action=value))
+
+    def button(replies: list[Reply], label: str) -> str:
+        return next(c.value for r in replies for c in r.choices if c.label.startswith(label))
+
+    replies = await engine.handle(Incoming(key=KEY, text="help me pick"))
+    for _ in kb.questions:
+        replies = await press(button(replies, "Skip"))
+    assert replies[-1].kind == "recommendation"
+    old_export, old_restart = button(replies, "Export"), button(replies, "Restart")
+    menu = await press(button(replies, "What if"))
+    old_change = button(menu, "Change")
+    assert "Decision record" in render_text((await press(old_export))[-1])  # same flow: live
+
+    await press(old_restart)  # a new flow, now at question 1
+    for stale in (old_export, old_change, old_restart):
+        replies = await press(stale)
+        shown = "\n".join(render_text(r) for r in replies)
+        assert "earlier message; nothing changed" in shown, stale
+        assert "Question 1 of" in shown  # the new flow is where it was
+    after = await engine.handle(Incoming(key=KEY, text="2"))
+    assert "Question 2 of" in render_text(after[-1])

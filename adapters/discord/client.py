@@ -2,15 +2,21 @@
 buttons that survive restarts, and mention replies.
 
 - ``/pyframework ask|compare|about|list|help`` answer ephemerally, with a "Share to channel"
-  button that posts the embeds publicly, saying who shared them. Framework parameters
-  autocomplete through the core's fuzzy matcher (at most 25 choices).
+  button that posts the embeds publicly in the channel (a thread's parent channel), saying
+  who shared them. Framework parameters autocomplete through the core's fuzzy matcher (at
+  most 25 choices; none when that fails or the command is stale).
 - ``/pyframework recommend`` opens a public thread where the bot may, and asks the selection
-  questions there with buttons; elsewhere it runs the flow ephemerally and says why.
+  questions there with buttons; elsewhere, or when Discord refuses the thread or a post in
+  it (the empty thread is then removed), it runs the flow privately (ephemerally) and says
+  why. A private flow has its own session, which mentions in the channel never touch, and
+  its recommendation can be shared too.
 - Buttons are :class:`FlowButton` ``DynamicItem``s: the ``custom_id`` (``pf:OWNER:ACTION``)
   carries everything needed to find the session, so they keep working after a restart. Only
   the owner may press them; anyone else is told how to start their own.
-- ``@bot question`` is answered as a reply (a message reference); with the message-content
-  intent, free text in a flow's thread answers the flow too.
+- ``@bot question`` is answered as a reply (a message reference), also next to ``@everyone``;
+  a direct message is a conversation with the bot. With the message-content intent, free
+  text in a flow's thread answers the flow too.
+- A gateway event discord.py cannot read is logged (one warning line) and skipped.
 
 Every interaction is answered at once (answers take about a millisecond) or deferred with
 ``thinking=True`` before slow work (creating a thread). Mentions never ping: the client sends
@@ -26,7 +32,7 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -38,10 +44,10 @@ from adapters.discord.render import (
     CUSTOM_ID_MAX,
     Button,
     Outgoing,
-    plain,
     render,
 )
 from bot import logs
+from bot.conversation import OLD_BUTTON_TEXT
 from bot.engine import Engine, Incoming
 from bot.replies import Reply, fold_notices
 from bot.sessions import ConversationKey
@@ -54,6 +60,12 @@ SHARE = "share"
 SHARE_LABEL = "Share to channel"
 #: Button values that answer the question on their message, which is then edited in place.
 IN_PLACE = ("answer:", "change:", "cmd:skip", "cmd:back")
+#: Button values that start a new flow: the pressed message keeps only its Share button.
+NEW_FLOW = ("cmd:restart", "cmd:refine", "cmd:new")
+#: Button values that exist only on a recommendation (a finished flow).
+AFTER_RESULT = ("cmd:whatif", "cmd:compare-top", "cmd:export")
+#: The ``thread`` of a private (ephemeral) flow's session key.
+PRIVATE = "private"
 #: ``custom_id`` of every advisor button: the owner's user id ("-" for anyone) and the action.
 CUSTOM_ID = re.compile(r"pf:(?P<owner>[0-9]+|-):(?P<value>.+)")
 #: The ``list`` command's categories and the question each one asks the core.
@@ -69,6 +81,10 @@ DISCORD_USAGE = (
     "me with a question."
 )
 NO_THREAD = "I can't open a thread here, so we'll go through the questions privately."
+STALE_COMMAND_TEXT = (
+    "That command has changed since Discord last showed it to you. Please try again in a "
+    "minute (reloading Discord helps)."
+)
 
 
 def custom_id(owner: int | None, value: str) -> str | None:
@@ -77,12 +93,17 @@ def custom_id(owner: int | None, value: str) -> str | None:
     return cid if len(cid) <= CUSTOM_ID_MAX else None
 
 
-def conversation(guild_id: int | None, channel_id: int | None, user_id: int) -> ConversationKey:
-    """The session of ``user_id`` in a channel or thread (a thread has its own channel id)."""
+def conversation(
+    guild_id: int | None, channel_id: int | None, user_id: int, *, private: bool = False
+) -> ConversationKey:
+    """The session of ``user_id`` in a channel or thread (a thread has its own channel id);
+    with ``private``, that of their private (ephemeral) flow there, which is kept apart so a
+    mention in the channel never continues it in public."""
     return ConversationKey(
         platform=PLATFORM,
         workspace=str(guild_id or "dm"),
         channel=str(channel_id or ""),
+        thread=PRIVATE if private else "",
         user=str(user_id),
     )
 
@@ -90,6 +111,37 @@ def conversation(guild_id: int | None, channel_id: int | None, user_id: int) -> 
 def new_incident() -> str:
     """A short random id (8 hex characters) to match an apology with its log line."""
     return secrets.token_hex(4)
+
+
+async def remove_thread(thread: discord.Thread) -> None:
+    """Delete ``thread`` (it needs Manage Threads); failing that, archive it. Never raises: a
+    thread that stays is logged."""
+    try:
+        await thread.delete()
+        return
+    except discord.HTTPException as exc:
+        _log.info("could not delete thread %s (HTTP %s); archiving it", thread.id, exc.status)
+    try:
+        await thread.edit(archived=True)
+    except discord.HTTPException as exc:
+        _log.warning("could not remove the empty thread %s (HTTP %s)", thread.id, exc.status)
+
+
+def tolerant(event: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``parse`` (discord.py's parser of gateway ``event``), except that a payload it cannot
+    read is logged as one warning line (the error's type, or the missing key; never payload
+    values, which may be what people typed; the stack only at DEBUG) and skipped, instead of
+    ending the gateway connection and the process."""
+
+    def parse_or_skip(data: Any) -> None:
+        try:
+            parse(data)
+        except Exception as exc:
+            what = f"no key {exc}" if isinstance(exc, KeyError) else type(exc).__name__
+            _log.warning("skipped a gateway %s event discord.py could not read: %s", event, what)
+            _log.debug("unreadable %s event", event, exc_info=True)
+
+    return parse_or_skip
 
 
 def apology(incident: str) -> str:
@@ -156,6 +208,17 @@ def view_for(out: Outgoing, owner: int | None) -> discord.ui.View | None:
     return view
 
 
+def share_only(message: Any, owner: int) -> discord.ui.View | None:
+    """A view with just a Share button when ``message`` (a ``discord.Message``) had one,
+    else None: what a message keeps once a press has started a new flow from it."""
+    had = any(
+        str(getattr(item, "custom_id", "")).endswith(f":{SHARE}")
+        for row in getattr(message, "components", ())
+        for item in getattr(row, "children", ())
+    )
+    return view_for(Outgoing(buttons=[Button(SHARE_LABEL, SHARE)]), owner) if had else None
+
+
 def embeds_of(out: Outgoing) -> list[discord.Embed]:
     """``out``'s embeds as discord.py objects."""
     return [discord.Embed.from_dict(e) for e in out.embeds]
@@ -192,6 +255,19 @@ class DiscordAdvisor:
         ]
         return [app_commands.Choice(name=n, value=n) for n in names[:25]]
 
+    def choices(
+        self, suggest: Callable[[str], list[app_commands.Choice[str]]], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """``suggest(current)``, or no choices when it fails (logged under an incident id):
+        Discord accepts only choices as the answer to an autocomplete."""
+        try:
+            return suggest(current)
+        except Exception:
+            incident = new_incident()
+            self.engine.metrics.error("incident")
+            _log.exception("incident %s: autocomplete failed", incident)
+            return []
+
     # ---- commands ---------------------------------------------------------------------------
 
     async def answer(self, interaction: discord.Interaction[Any], text: str) -> None:
@@ -211,8 +287,8 @@ class DiscordAdvisor:
         await self.send(interaction, replies, owner=interaction.user.id, ephemeral=True)
 
     async def recommend(self, interaction: discord.Interaction[Any], description: str) -> None:
-        """Start the selection flow in a new public thread, or ephemerally where the bot may
-        not create one."""
+        """Start the selection flow in a new public thread; privately (ephemerally) where the
+        bot may not create one or Discord refuses it (see :meth:`open_thread`)."""
         user = interaction.user
         text = f"recommend {description}".strip()
         channel = interaction.channel
@@ -223,25 +299,55 @@ class DiscordAdvisor:
             and perms.send_messages_in_threads
         ):
             await interaction.response.defer(ephemeral=True, thinking=True)
+            thread = await self.open_thread(interaction, channel, text)
+            if thread is not None:
+                await interaction.followup.send(
+                    f"The questions are in {thread.mention}.", ephemeral=True
+                )
+                return
+        key = conversation(interaction.guild_id, interaction.channel_id, user.id, private=True)
+        replies = await self.engine.handle(Incoming(key=key, text=text))
+        note = Reply(intent="recommend", kind="notice", paragraphs=(NO_THREAD,))
+        await self.send(interaction, [note, *replies], owner=user.id, ephemeral=True)
+
+    async def open_thread(
+        self, interaction: discord.Interaction[Any], channel: discord.TextChannel, text: str
+    ) -> discord.Thread | None:
+        """Open a public thread in ``channel`` and ask the flow's first question there.
+        Returns None when Discord refuses the thread (e.g. 403, code 50013 Missing
+        Permissions) or a post in it; a thread left empty is deleted (archived where the bot
+        may not delete it). Discord's refusals are logged as one warning line."""
+        user = interaction.user
+        try:
             thread = await channel.create_thread(
                 name=f"Choosing a framework with {user.display_name}"[:100],
                 type=discord.ChannelType.public_thread,
                 auto_archive_duration=1440,
             )
-            key = conversation(interaction.guild_id, thread.id, user.id)
-            replies = await self.engine.handle(Incoming(key=key, text=text))
-            for out in self.outgoing(replies, share=False):
+        except discord.HTTPException as exc:
+            _log.warning(
+                "Discord refused a thread (HTTP %s, code %s); flow runs privately",
+                exc.status,
+                exc.code,
+            )
+            return None
+        key = conversation(interaction.guild_id, thread.id, user.id)
+        replies = await self.engine.handle(Incoming(key=key, text=text))
+        try:
+            for out in self.outgoing(replies):
                 await thread.send(
                     embeds=embeds_of(out), view=view_for(out, user.id) or discord.utils.MISSING
                 )
-            await interaction.followup.send(
-                f"The questions are in {thread.mention}.", ephemeral=True
+        except discord.HTTPException as exc:
+            _log.warning(
+                "Discord refused a post in the new thread (HTTP %s, code %s); removing the "
+                "thread, flow runs privately",
+                exc.status,
+                exc.code,
             )
-            return
-        key = conversation(interaction.guild_id, interaction.channel_id, user.id)
-        replies = await self.engine.handle(Incoming(key=key, text=text))
-        note = Reply(intent="recommend", kind="notice", paragraphs=(NO_THREAD,))
-        await self.send(interaction, [note, *replies], owner=user.id, ephemeral=True, share=False)
+            await remove_thread(thread)
+            return None
+        return thread
 
     # ---- buttons ----------------------------------------------------------------------------
 
@@ -253,11 +359,21 @@ class DiscordAdvisor:
             await self.share(interaction)
             return
         user = owner if owner is not None else interaction.user.id
-        key = conversation(interaction.guild_id, interaction.channel_id, user)
-        replies = await self.engine.handle(Incoming(key=key, action=value))
         message = interaction.message
         ephemeral = bool(message is not None and message.flags.ephemeral)
-        outs = self.outgoing(replies, share=not ephemeral)
+        key = conversation(interaction.guild_id, interaction.channel_id, user, private=ephemeral)
+        replies = await self.engine.handle(Incoming(key=key, action=value))
+        if value.startswith(AFTER_RESULT) and any(r.kind == "question" for r in replies):
+            # A recommendation's button, but the flow is asking again: it was restarted since
+            # that message. The core changed nothing and re-asked; say why, not "didn't catch".
+            note = Reply(intent="recommend", kind="notice", paragraphs=(OLD_BUTTON_TEXT,))
+            replies = [note, *(replace(r, notices=()) for r in replies if r.kind == "question")]
+        outs = self.outgoing(replies)
+        if value.startswith(NEW_FLOW) and message is not None:
+            await interaction.response.edit_message(view=share_only(message, user))
+            for out in outs:
+                await self._followup(interaction, out, user, ephemeral)
+            return
         if value.startswith(IN_PLACE) and message is not None:
             first, rest = outs[0], outs[1:]
             await interaction.response.edit_message(
@@ -269,7 +385,9 @@ class DiscordAdvisor:
         await self._deliver(interaction, outs, user, ephemeral)
 
     async def share(self, interaction: discord.Interaction[Any]) -> None:
-        """Post the pressed message's embeds publicly in the channel, saying who shared them."""
+        """Post the pressed message's embeds publicly in the channel (from a thread, in its
+        parent channel where that takes messages), saying who shared them with a plain
+        ``<@id>`` mention, which pings nobody: the client allows no mentions."""
         message = interaction.message
         channel = interaction.channel
         if message is None or not isinstance(channel, discord.abc.Messageable):
@@ -277,10 +395,13 @@ class DiscordAdvisor:
                 "There is nothing to share here.", ephemeral=True
             )
             return
+        if isinstance(channel, discord.Thread):
+            parent = channel.parent
+            channel = parent if isinstance(parent, discord.abc.Messageable) else channel
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             await channel.send(
-                content=plain(f"Shared by {interaction.user.mention}"), embeds=message.embeds[:10]
+                content=f"Shared by <@{interaction.user.id}>", embeds=message.embeds[:10]
             )
         except discord.Forbidden:
             await interaction.followup.send(
@@ -289,37 +410,44 @@ class DiscordAdvisor:
             )
             return
         self.engine.metrics.share(PLATFORM)
-        await interaction.followup.send("Shared to the channel.", ephemeral=True)
+        where = getattr(channel, "mention", "")
+        await interaction.followup.send(f"Shared to the channel {where}.", ephemeral=True)
 
     # ---- messages ---------------------------------------------------------------------------
 
     async def on_message(self, message: discord.Message, me: discord.abc.User) -> None:
-        """Reply to a mention (as a message reference); with the message-content intent, free
-        text in a thread with an active flow answers it. Bots are ignored."""
+        """Reply to a mention (as a message reference; ``@everyone`` beside it changes
+        nothing, the core strips it) and to every direct message (a conversation with the
+        bot, answered as plain messages); with the message-content intent, free text in a
+        thread with an active flow answers it. Bots are ignored."""
         if message.author.bot or message.author.id == me.id:
             return
+        direct = message.guild is None
         key = conversation(
             message.guild.id if message.guild else None, message.channel.id, message.author.id
         )
-        mentioned = me in message.mentions and not message.mention_everyone
-        if not mentioned:
+        if not (direct or me in message.mentions):
             in_thread = isinstance(message.channel, discord.Thread)
             if not (self.message_content and in_thread and await self.engine.has_active_flow(key)):
                 return
         replies = await self.engine.handle(Incoming(key=key, text=message.content))
         for out in self.outgoing(replies, share=False):
-            await message.reply(
-                embeds=embeds_of(out),
-                view=view_for(out, message.author.id) or discord.utils.MISSING,
-                mention_author=False,
-            )
+            view = view_for(out, message.author.id) or discord.utils.MISSING
+            if direct:
+                await message.channel.send(embeds=embeds_of(out), view=view)
+            else:
+                await message.reply(embeds=embeds_of(out), view=view, mention_author=False)
 
     # ---- sending ----------------------------------------------------------------------------
 
     def outgoing(self, replies: Sequence[Reply], *, share: bool = True) -> list[Outgoing]:
-        """Render replies; answers and recommendations get a Share button when ``share``."""
+        """Render replies; answers and recommendations get a Share button when ``share``.
+        The person's words quoted by any reply are made inert in all of them (a folded notice
+        brings its text, not its ``quoted``, to the reply it joins)."""
         outs: list[Outgoing] = []
+        quoted = tuple(dict.fromkeys(q for r in replies for q in r.quoted))
         for reply in fold_notices(replies):
+            reply = replace(reply, quoted=quoted) if quoted else reply
             extra = (
                 [Button(SHARE_LABEL, SHARE)]
                 if share and reply.kind in ("answer", "recommendation")
@@ -426,12 +554,29 @@ class DiscordAdvisor:
             extra={"incident": incident},
         )
         try:
-            if interaction.response.is_done():
+            if interaction.type is discord.InteractionType.autocomplete:
+                if not interaction.response.is_done():
+                    await interaction.response.autocomplete([])  # only choices are accepted
+            elif interaction.response.is_done():
                 await interaction.followup.send(apology(incident), ephemeral=True)
             else:
                 await interaction.response.send_message(apology(incident), ephemeral=True)
         except Exception:
             _log.exception("incident %s: could not deliver the apology", incident)
+
+    async def stale_command(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """A command (or autocomplete) Discord still shows but this bot no longer has, until
+        the next sync reaches the person's client: a warning, and a short note (no choices
+        for an autocomplete)."""
+        _log.warning("stale command from Discord: %s", error)
+        if interaction.response.is_done():
+            return
+        if interaction.type is discord.InteractionType.autocomplete:
+            await interaction.response.autocomplete([])
+        else:
+            await interaction.response.send_message(STALE_COMMAND_TEXT, ephemeral=True)
 
 
 def command_group(advisor: DiscordAdvisor) -> app_commands.Group:
@@ -443,16 +588,19 @@ def command_group(advisor: DiscordAdvisor) -> app_commands.Group:
     async def frameworks(
         interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
-        return advisor.framework_choices(current)
+        return advisor.choices(advisor.framework_choices, current)
 
-    async def categories(
-        interaction: discord.Interaction[Any], current: str
-    ) -> list[app_commands.Choice[str]]:
+    def category_choices(current: str) -> list[app_commands.Choice[str]]:
         return [
             app_commands.Choice(name=c, value=c)
             for c in CATEGORIES
             if c.startswith(current.lower())
         ]
+
+    async def categories(
+        interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return advisor.choices(category_choices, current)
 
     @group.command(name="ask", description="Ask anything about Python web frameworks")
     @app_commands.describe(question="e.g. which is best for websockets?")
@@ -526,6 +674,12 @@ class AdvisorClient(discord.Client):
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(command_group(advisor))
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+        # discord.py calls a parser per gateway event and lets its errors end the connection
+        # (DiscordWebSocket.received_message); READY stays strict: nothing works without it.
+        parsers = self._connection.parsers
+        for event, parse in list(parsers.items()):
+            if event != "READY":
+                parsers[event] = tolerant(event, parse)
 
     async def setup_hook(self) -> None:
         """Register the dynamic buttons and sync commands when they changed."""
@@ -588,4 +742,7 @@ class AdvisorClient(discord.Client):
     async def _on_tree_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:
+        if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
+            await self.advisor.stale_command(interaction, error)
+            return
         await self.advisor.apologise(interaction, error)

@@ -4,18 +4,22 @@ discord.py checks none of Discord's size limits, so they are named constants her
 by splitting (more messages) or truncating (one over-long text). Output is plain data
 (:class:`Outgoing`: embed dicts in Discord's JSON shape, and buttons) so it can be checked
 without a client; the client turns it into ``discord.Embed`` and views. All text from the core
-goes through ``discord.utils.escape_mentions``, so ``@everyone`` typed by someone never pings.
+goes through ``discord.utils.escape_mentions``, so ``@everyone`` typed by someone never pings,
+and the person's own words a reply repeats (``Reply.quoted``) are Markdown-escaped wherever
+they appear, so they never render as a link or formatting. A Markdown document (the decision
+record, ``Reply.markdown``) is shown as its source in ``md`` code blocks: nothing in it renders.
 Limits: https://discord.com/developers/docs/resources/message#embed-object-embed-limits and
 https://discord.com/developers/docs/interactions/message-components
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from discord.utils import escape_mentions
+from discord.utils import escape_markdown, escape_mentions
 
 from adapters.text import chunks, truncate
 from bot.replies import Reply, render_table
@@ -76,6 +80,43 @@ def safe(text: str) -> str:
     return escape_mentions(text)
 
 
+#: A ``[`` or ``]`` not escaped yet (after an even number of backslashes, perhaps none).
+_BARE_BRACKET = re.compile(r"(?<!\\)((?:\\\\)*)([\[\]])")
+
+
+def inert(text: str) -> str:
+    """``text`` (a person's words) with Discord Markdown escaped: shown as typed, never a
+    link, heading or formatting. ``discord.utils.escape_markdown`` escapes only the first ``[``
+    of ``[a [b](https://…)``, leaving the inner masked link live, so every bracket it leaves
+    bare is escaped too."""
+    return _BARE_BRACKET.sub(r"\1\\\2", escape_markdown(text))
+
+
+def defuse(text: str, quoted: Sequence[str] = ()) -> str:
+    """``text`` with each occurrence of every ``quoted`` string made :func:`inert` (longest
+    first, in one pass), then mentions defused (:func:`safe`)."""
+    words = sorted({q for q in quoted if q}, key=len, reverse=True)
+    if words:
+        found = re.compile("|".join(re.escape(w) for w in words))
+        text = found.sub(lambda m: inert(m.group()), text)
+    return safe(text)
+
+
+def _unsplit_escapes(text: str, limit: int) -> str:
+    """``text`` with each line longer than ``limit`` characters broken into lines of at most
+    ``limit``, never between a backslash and the character it escapes (a hard cut there would
+    make that character live again)."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        while len(line) > limit:
+            head = line[:limit]
+            cut = limit - 1 if (len(head) - len(head.rstrip("\\"))) % 2 else limit
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def embed_size(embed: Embed) -> int:
     """Characters Discord counts toward :data:`EMBEDS_TOTAL_MAX` for ``embed``."""
     size = len(embed.get("title", "")) + len(embed.get("description", ""))
@@ -84,16 +125,22 @@ def embed_size(embed: Embed) -> int:
     return size
 
 
-def _code_block(text: str, limit: int) -> list[str]:
-    return [f"```\n{piece}\n```" for piece in chunks(text.replace("```", "'''"), limit - 8)]
+def _code_block(text: str, limit: int, lang: str = "") -> list[str]:
+    fence = len(f"```{lang}\n\n```")
+    pieces = chunks(text.replace("```", "'''"), limit - fence)
+    return [f"```{lang}\n{piece}\n```" for piece in pieces]
 
 
 def _body(reply: Reply) -> list[str]:
     """The description text of a reply as pieces that each fit one embed description."""
-    parts: list[str] = [f"ℹ️ {safe(n)}" for n in reply.notices]
+    parts: list[str] = [f"ℹ️ {defuse(n, reply.quoted)}" for n in reply.notices]
     if reply.table is not None:
         parts += _code_block(render_table(reply.table), EMBED_DESCRIPTION_MAX)
-    parts += [safe(p) for p in reply.paragraphs]
+    for p in reply.paragraphs:
+        if reply.markdown and p == reply.markdown:
+            parts += _code_block(p, EMBED_DESCRIPTION_MAX, "md")
+        else:
+            parts.append(_unsplit_escapes(defuse(p, reply.quoted), EMBED_DESCRIPTION_MAX))
     if reply.code:
         if reply.code_title:
             parts.append(f"**{safe(reply.code_title)}**")
@@ -116,14 +163,14 @@ def _body(reply: Reply) -> list[str]:
 def embeds_for(reply: Reply) -> list[Embed]:
     """Every embed of ``reply`` before grouping into messages: the first has the title, later
     ones continue the description, then fields (25 to an embed), then a sources footer."""
-    title = truncate(safe(reply.title), EMBED_TITLE_MAX)
+    title = truncate(defuse(reply.title, reply.quoted), EMBED_TITLE_MAX)
     embeds: list[Embed] = [
         {"type": "rich", "color": COLOUR, "description": d} for d in _body(reply)
     ]
     fields: list[dict[str, Any]] = [
         {
-            "name": truncate(safe(f.name), FIELD_NAME_MAX) or "\u200b",
-            "value": truncate(safe(f.value), FIELD_VALUE_MAX) or "\u200b",
+            "name": truncate(defuse(f.name, reply.quoted), FIELD_NAME_MAX) or "\u200b",
+            "value": truncate(defuse(f.value, reply.quoted), FIELD_VALUE_MAX) or "\u200b",
             "inline": len(f.value) <= 40,
         }
         for f in reply.fields

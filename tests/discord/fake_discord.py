@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,11 +89,26 @@ class Call:
     body: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class Refusal:
+    """An error answer for REST calls of ``method`` whose path fully matches ``pattern``:
+    HTTP ``status`` with Discord's JSON error body (``code``, ``message``), ``times`` times."""
+
+    method: str
+    pattern: str
+    status: int = 403
+    code: int = 50013
+    message: str = "Missing Permissions"
+    times: int = 1
+
+
 class FakeDiscord:
     """``async with FakeDiscord() as fake``; ``fake.api_base`` and ``fake.gateway_url``."""
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        #: error answers to give instead of the normal ones (see :meth:`refuse`).
+        self.refusals: list[Refusal] = []
         self.threads: list[dict[str, Any]] = []
         self._ids = itertools.count(900000)
         self._seq = itertools.count(1)
@@ -100,6 +116,8 @@ class FakeDiscord:
         self.identified = asyncio.Event()
         #: the ``d`` of every IDENTIFY received (``shard`` is [id, count] when sharded).
         self.identifies: list[dict[str, Any]] = []
+        #: a gateway close code to answer IDENTIFY with (4004: authentication failed), or 0.
+        self.identify_close = 0
         self.posted = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -151,9 +169,26 @@ class FakeDiscord:
         async with self.posted:
             self.calls.append(Call(request.method, path, body))
             self.posted.notify_all()
+        refusal = self._refusal(request.method, path)
+        if refusal is not None:
+            error = json.dumps({"code": refusal.code, "message": refusal.message}).encode()
+            return web.Response(
+                body=error, status=refusal.status, headers={"Content-Type": "application/json"}
+            )
         answer = json.dumps(self._answer(request.method, path, body)).encode()
         # discord.py parses JSON only when the content type is exactly application/json.
         return web.Response(body=answer, headers={"Content-Type": "application/json"})
+
+    def refuse(self, method: str, pattern: str, **kw: Any) -> None:
+        """Answer the next matching REST call with an error (see :class:`Refusal`)."""
+        self.refusals.append(Refusal(method, pattern, **kw))
+
+    def _refusal(self, method: str, path: str) -> Refusal | None:
+        for r in self.refusals:
+            if r.times > 0 and r.method == method and re.fullmatch(r.pattern, path):
+                r.times -= 1
+                return r
+        return None
 
     def _answer(self, method: str, path: str, body: dict[str, Any]) -> Any:
         if path == "users/@me":
@@ -235,6 +270,9 @@ class FakeDiscord:
                 await ws.send_json({"op": 11, "d": None, "s": None, "t": None})
             elif data["op"] == 2:
                 self.identifies.append(data["d"])
+                if self.identify_close:
+                    await ws.close(code=self.identify_close)
+                    break
                 await self._ready(ws, data["d"].get("shard", [0, 1]))
         return ws
 

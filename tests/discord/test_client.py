@@ -70,6 +70,7 @@ def make_interaction(
     followup = SimpleNamespace(send=AsyncMock())
     return SimpleNamespace(
         id=880000 + user,
+        type=discord.InteractionType.application_command,
         user=SimpleNamespace(id=user, display_name="ada", mention=f"<@{user}>"),
         guild_id=GUILD,
         channel_id=channel_id,
