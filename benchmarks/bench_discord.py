@@ -35,7 +35,8 @@ def command(i: int) -> dict[str, Any]:
 
 
 async def main() -> None:
-    from adapters.discord.client import AdvisorClient, DiscordAdvisor
+    from adapters.discord.advisor import DiscordAdvisor
+    from adapters.discord.client import AdvisorClient
 
     logging.basicConfig(level=logging.WARNING)
     async with FakeDiscord() as fake:

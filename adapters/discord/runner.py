@@ -23,7 +23,8 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord.client import AdvisorClient, DiscordAdvisor
+from adapters.discord.advisor import DiscordAdvisor
+from adapters.discord.client import AdvisorClient
 from bot.config import Settings, ShardPlan
 from bot.engine import Engine
 from bot.errors import ConfigError, PlatformUnreachable

@@ -16,17 +16,12 @@ import pytest
 from discord import app_commands
 
 from adapters.cli import main
-from adapters.discord.client import (
-    CUSTOM_ID,
-    NO_THREAD,
-    AdvisorClient,
-    DiscordAdvisor,
-    FlowButton,
-    command_group,
-    conversation,
-    custom_id,
-)
+from adapters.discord.advisor import NO_THREAD, DiscordAdvisor
+from adapters.discord.client import AdvisorClient
+from adapters.discord.commands import command_group
+from adapters.discord.keys import CUSTOM_ID, conversation, custom_id
 from adapters.discord.runner import check
+from adapters.discord.views import FlowButton
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import ConfigError
@@ -383,7 +378,7 @@ async def test_drain_waits_for_work_in_flight_and_turns_new_work_away(
 ) -> None:
     import asyncio
 
-    from adapters.discord.client import RESTARTING_TEXT
+    from adapters.discord.guard import RESTARTING_TEXT
 
     release = asyncio.Event()
     finished: list[str] = []

@@ -14,7 +14,8 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord.client import AdvisorClient, DiscordAdvisor
+from adapters.discord.advisor import DiscordAdvisor
+from adapters.discord.client import AdvisorClient
 from bot.engine import Engine
 from bot.knowledge import KnowledgeBase
 from bot.replies import Reply

@@ -24,8 +24,10 @@ from hypothesis import strategies as st
 
 import adapters.discord.runner as runner
 from adapters.cli import main
-from adapters.discord.client import CUSTOM_ID, NO_THREAD, DiscordAdvisor, FlowButton
+from adapters.discord.advisor import NO_THREAD, DiscordAdvisor
+from adapters.discord.keys import CUSTOM_ID
 from adapters.discord.render import render
+from adapters.discord.views import FlowButton
 from bot.config import Settings
 from bot.conversation import OLD_BUTTON_TEXT
 from bot.engine import Engine
