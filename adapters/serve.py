@@ -7,8 +7,10 @@
   Slack's retry de-duplication, are shared with every other replica through Redis.
 - ``/healthz``, ``/readyz`` and ``/metrics`` listen on ``ADVISOR_OPS_HOST``:``ADVISOR_OPS_PORT``;
   when that is also the Slack HTTP port, the Slack server serves them.
-- On SIGTERM or SIGINT readiness turns false at once, the adapters stop taking events and
-  finish those in flight (at most 10 s, concurrently), then the stores close.
+- On SIGTERM or SIGINT readiness turns false at once, the adapters refuse new events (Slack:
+  503) and finish those already acknowledged (Slack: at most 8 s, concurrently), logging at
+  WARNING what they could not deliver; then the stores close (at most 1 s each), so the
+  process exits inside Compose's 15 s grace even when Redis hangs.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 PLATFORMS = ("slack", "discord")
+#: Seconds each store may take to close at exit.
+CLOSE_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +195,11 @@ async def serve(
                     await task
         if ops_runner is not None:
             await ops_runner.cleanup()
-        await dedupe.close()
-        await engine.close()
+        for what, close in (("dedupe store", dedupe.close), ("session store", engine.close)):
+            try:  # a hung Redis must not hold the exit past the grace period
+                await asyncio.wait_for(close(), CLOSE_SECONDS)
+            except Exception as exc:
+                _log.warning("%s not closed cleanly: %s", what, exc or type(exc).__name__)
         _log.info("stopped")
 
 

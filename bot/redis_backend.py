@@ -8,6 +8,11 @@ Selected by ``ADVISOR_REDIS_URL``. Keys, under a prefix (default ``advisor:``):
 - ``active``: a sorted set of conversation keys scored by expiry time, for
   :meth:`RedisStore.count` (profiles are left out; stale members are trimmed on write).
 - ``d:<id>``: an event id seen by :class:`RedisDedupe`, set with ``SET NX EX``.
+- ``o:<id>``: an outbox entry (:mod:`bot.outbox`), a hash of ``kind``, ``payload`` (JSON),
+  ``created`` and ``owner``; Redis drops it :data:`OUTBOX_KEEP` seconds after it was written.
+- ``outbox:<kind>``: a sorted set of entry ids scored by due time. Claiming, renewing and saving
+  an entry are Lua scripts, so atomic: two replicas never claim one entry. The scripts build
+  entry key names from the prefix, which is fine on one Redis (not on Redis Cluster).
 
 A conditional write (``put(..., expect=N)``) is optimistic locking with ``WATCH``/``MULTI``:
 if another replica writes the session between our read and our ``EXEC``, the transaction is
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from redis import exceptions as redis_errors
@@ -31,14 +37,54 @@ from redis.backoff import ExponentialBackoff
 
 from bot.dedupe import DEFAULT_DEDUPE_TTL
 from bot.errors import StoreUnavailable
-from bot.sessions import EXPIRED_GRACE, Record, is_profile
+from bot.sessions import EXPIRED_GRACE, Owed, Record, is_profile
 
 #: Seconds to wait for a connection, and for any one reply.
 CONNECT_TIMEOUT = 1.0
 COMMAND_TIMEOUT = 2.0
 #: Retries of one command on a connection error (with 50 ms, 100 ms … backoff, capped at 0.5 s).
+#: A command that timed out is not retried: a hung Redis would cost 3 x COMMAND_TIMEOUT (6.3 s)
+#: per call instead of 2 s, and a reset or refused connection fails fast anyway.
 RETRIES = 2
 DEFAULT_PREFIX = "advisor:"
+#: Seconds an outbox entry is kept at most (bot.outbox drops entries older than an hour).
+OUTBOX_KEEP = 2 * 60 * 60
+
+_SAVE = """
+if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'payload', ARGV[2])
+  return 1
+end
+return 0
+"""
+_RENEW = """
+local kept = {}
+for i = 4, #ARGV do
+  if redis.call('HGET', ARGV[1] .. ARGV[i], 'owner') == ARGV[3] then
+    redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[i])
+    kept[#kept + 1] = ARGV[i]
+  end
+end
+return kept
+"""
+_CLAIM = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[5]))
+local out = {}
+for _, id in ipairs(ids) do
+  local key = ARGV[1] .. id
+  local entry = redis.call('HMGET', key, 'payload', 'created')
+  if entry[1] then
+    redis.call('HSET', key, 'owner', ARGV[4])
+    redis.call('ZADD', KEYS[1], ARGV[3], id)
+    out[#out + 1] = id
+    out[#out + 1] = entry[1]
+    out[#out + 1] = entry[2]
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+return out
+"""
 
 
 def connect(url: str) -> Redis:
@@ -53,7 +99,11 @@ def connect(url: str) -> Redis:
         url,
         socket_connect_timeout=CONNECT_TIMEOUT,
         socket_timeout=COMMAND_TIMEOUT,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES),
+        retry=Retry(
+            ExponentialBackoff(cap=0.5, base=0.05),
+            RETRIES,
+            supported_errors=(redis_errors.ConnectionError,),
+        ),
         health_check_interval=30,
     )
 
@@ -77,6 +127,9 @@ class RedisStore:
         self.client = client
         self._prefix = prefix
         self._active = f"{prefix}active"
+        self._save = client.register_script(_SAVE)
+        self._renew = client.register_script(_RENEW)
+        self._claim = client.register_script(_CLAIM)
 
     def _key(self, key: str) -> str:
         return f"{self._prefix}s:{key}"
@@ -155,6 +208,77 @@ class RedisStore:
         except redis_errors.RedisError as exc:
             raise _unavailable(exc) from exc
 
+    def _queue(self, kind: str) -> str:
+        return f"{self._prefix}outbox:{kind}"
+
+    async def outbox_add(self, kind: str, owed: Owed, *, due: float, owner: str) -> None:
+        """See :meth:`bot.outbox.OutboxStore.outbox_add`."""
+        name = f"{self._prefix}o:{owed.id}"
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hset(
+                    name,
+                    mapping={
+                        "kind": kind,
+                        "payload": json.dumps(owed.payload),
+                        "created": repr(owed.created),
+                        "owner": owner,
+                    },
+                )
+                pipe.expire(name, OUTBOX_KEEP)
+                pipe.zadd(self._queue(kind), {owed.id: due})
+                await pipe.execute()
+        except redis_errors.RedisError as exc:
+            raise _unavailable(exc) from exc
+
+    async def outbox_save(self, kind: str, owed: Owed, *, owner: str) -> bool:
+        """See :meth:`bot.outbox.OutboxStore.outbox_save`."""
+        try:
+            saved = await self._save(
+                keys=[f"{self._prefix}o:{owed.id}"], args=[owner, json.dumps(owed.payload)]
+            )
+        except redis_errors.RedisError as exc:
+            raise _unavailable(exc) from exc
+        return bool(saved)
+
+    async def outbox_renew(
+        self, kind: str, ids: Sequence[str], *, due: float, owner: str
+    ) -> list[str]:
+        """See :meth:`bot.outbox.OutboxStore.outbox_renew`."""
+        try:
+            kept = await self._renew(
+                keys=[self._queue(kind)], args=[f"{self._prefix}o:", repr(due), owner, *ids]
+            )
+        except redis_errors.RedisError as exc:
+            raise _unavailable(exc) from exc
+        return [_text(i) for i in kept]
+
+    async def outbox_claim(
+        self, kind: str, *, now: float, due: float, owner: str, limit: int
+    ) -> list[Owed]:
+        """See :meth:`bot.outbox.OutboxStore.outbox_claim` (one Lua script, so atomic)."""
+        try:
+            flat = await self._claim(
+                keys=[self._queue(kind)],
+                args=[f"{self._prefix}o:", repr(now), repr(due), owner, limit],
+            )
+        except redis_errors.RedisError as exc:
+            raise _unavailable(exc) from exc
+        return [
+            Owed(_text(flat[i]), json.loads(flat[i + 1]), float(flat[i + 2]))
+            for i in range(0, len(flat), 3)
+        ]
+
+    async def outbox_done(self, kind: str, entry_id: str) -> None:
+        """See :meth:`bot.outbox.OutboxStore.outbox_done`."""
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.delete(f"{self._prefix}o:{entry_id}")
+                pipe.zrem(self._queue(kind), entry_id)
+                await pipe.execute()
+        except redis_errors.RedisError as exc:
+            raise _unavailable(exc) from exc
+
     async def ping(self) -> bool:
         """True when Redis answers ``PING``; never raises."""
         try:
@@ -165,6 +289,10 @@ class RedisStore:
     async def close(self) -> None:
         """Close the client's connections."""
         await self.client.aclose()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class RedisDedupe:

@@ -12,6 +12,10 @@ conversation expired" instead of silently starting over; after the grace it is d
 Every record carries a ``version`` that each write increments. A write may name the version it
 read (``expect=``); it then succeeds only if nobody wrote in between, which is how two replicas
 updating one conversation at once avoid losing an answer (optimistic locking).
+
+Each store also keeps the outbox of replies owed (:class:`bot.outbox.OutboxStore`, design in
+:mod:`bot.outbox`) beside the sessions: in SQLite the ``outbox`` table, where a claim is one
+``UPDATE … RETURNING`` statement and so atomic across processes sharing the file.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import asyncio
 import json
 import logging
 import sqlite3
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +86,17 @@ class Record:
     version: int = 1
 
 
+@dataclass(slots=True)
+class Owed:
+    """An outbox entry (:mod:`bot.outbox`): its ``id``, the adapter's JSON ``payload`` (changed
+    in place before :meth:`bot.outbox.Outbox.save`), and when it was written (``created``,
+    seconds since the epoch)."""
+
+    id: str
+    payload: dict[str, Any]
+    created: float = 0.0
+
+
 class SessionStore(Protocol):
     """What the engine needs from a store. All times are seconds since the epoch.
 
@@ -129,6 +145,8 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._data: dict[str, tuple[str, float, float, int]] = {}
+        # outbox: id -> [kind, payload JSON, created, due, owner]
+        self._outbox: dict[str, list[Any]] = {}
 
     async def get(self, key: str, now: float) -> Record | None:
         """See :meth:`SessionStore.get`."""
@@ -170,9 +188,47 @@ class MemoryStore:
         """Always True."""
         return True
 
+    async def outbox_add(self, kind: str, owed: Owed, *, due: float, owner: str) -> None:
+        """See :meth:`bot.outbox.OutboxStore.outbox_add`."""
+        self._outbox[owed.id] = [kind, json.dumps(owed.payload), owed.created, due, owner]
+
+    async def outbox_save(self, kind: str, owed: Owed, *, owner: str) -> bool:
+        """See :meth:`bot.outbox.OutboxStore.outbox_save`."""
+        entry = self._outbox.get(owed.id)
+        if entry is None or entry[4] != owner:
+            return False
+        entry[1] = json.dumps(owed.payload)
+        return True
+
+    async def outbox_renew(
+        self, kind: str, ids: Sequence[str], *, due: float, owner: str
+    ) -> list[str]:
+        """See :meth:`bot.outbox.OutboxStore.outbox_renew`."""
+        kept = [i for i in ids if i in self._outbox and self._outbox[i][4] == owner]
+        for i in kept:
+            self._outbox[i][3] = due
+        return kept
+
+    async def outbox_claim(
+        self, kind: str, *, now: float, due: float, owner: str, limit: int
+    ) -> list[Owed]:
+        """See :meth:`bot.outbox.OutboxStore.outbox_claim`."""
+        ready = sorted((e[3], i) for i, e in self._outbox.items() if e[0] == kind and e[3] <= now)
+        claimed = []
+        for _, i in ready[:limit]:
+            entry = self._outbox[i]
+            entry[3], entry[4] = due, owner
+            claimed.append(Owed(i, json.loads(entry[1]), entry[2]))
+        return claimed
+
+    async def outbox_done(self, kind: str, entry_id: str) -> None:
+        """See :meth:`bot.outbox.OutboxStore.outbox_done`."""
+        self._outbox.pop(entry_id, None)
+
     async def close(self) -> None:
         """Drop everything."""
         self._data.clear()
+        self._outbox.clear()
 
 
 class SQLiteStore:
@@ -213,6 +269,12 @@ class SQLiteStore:
                     )
                 if "version" not in columns:  # a file written before versions existed
                     db.execute("ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+                    "payload TEXT NOT NULL, created REAL NOT NULL, due REAL NOT NULL, "
+                    "owner TEXT NOT NULL)"
+                )
+                db.execute("CREATE INDEX IF NOT EXISTS outbox_due ON outbox (kind, due)")
             except sqlite3.Error:
                 db.close()
                 raise
@@ -320,6 +382,72 @@ class SQLiteStore:
             db.execute("ROLLBACK")
 
         await self._run(_check)
+
+    async def outbox_add(self, kind: str, owed: Owed, *, due: float, owner: str) -> None:
+        """See :meth:`bot.outbox.OutboxStore.outbox_add`."""
+        row = (owed.id, kind, json.dumps(owed.payload), owed.created, due, owner)
+        await self._run(
+            lambda: self._connect().execute(
+                "INSERT OR REPLACE INTO outbox (id, kind, payload, created, due, owner) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                row,
+            )
+        )
+
+    async def outbox_save(self, kind: str, owed: Owed, *, owner: str) -> bool:
+        """See :meth:`bot.outbox.OutboxStore.outbox_save`."""
+        raw = json.dumps(owed.payload)
+        cursor = await self._run(
+            lambda: self._connect().execute(
+                "UPDATE outbox SET payload = ? WHERE id = ? AND owner = ?", (raw, owed.id, owner)
+            )
+        )
+        return bool(cursor.rowcount == 1)
+
+    async def outbox_renew(
+        self, kind: str, ids: Sequence[str], *, due: float, owner: str
+    ) -> list[str]:
+        """See :meth:`bot.outbox.OutboxStore.outbox_renew`."""
+
+        def renew() -> list[str]:
+            db, kept = self._connect(), []
+            for start in range(0, len(ids), 500):  # SQLite's limit on host parameters
+                chunk = list(ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = db.execute(
+                    f"UPDATE outbox SET due = ? WHERE owner = ? AND id IN ({marks}) RETURNING id",
+                    (due, owner, *chunk),
+                ).fetchall()
+                kept += [row[0] for row in rows]
+            return kept
+
+        kept: list[str] = await self._run(renew)
+        return kept
+
+    async def outbox_claim(
+        self, kind: str, *, now: float, due: float, owner: str, limit: int
+    ) -> list[Owed]:
+        """See :meth:`bot.outbox.OutboxStore.outbox_claim`: one statement, so atomic even
+        between processes sharing the file."""
+        rows = await self._run(
+            lambda: (
+                self._connect()
+                .execute(
+                    "UPDATE outbox SET due = ?, owner = ? WHERE id IN (SELECT id FROM outbox "
+                    "WHERE kind = ? AND due <= ? ORDER BY due LIMIT ?) "
+                    "RETURNING id, payload, created",
+                    (due, owner, kind, now, limit),
+                )
+                .fetchall()
+            )
+        )
+        return [Owed(row[0], json.loads(row[1]), row[2]) for row in rows]
+
+    async def outbox_done(self, kind: str, entry_id: str) -> None:
+        """See :meth:`bot.outbox.OutboxStore.outbox_done`."""
+        await self._run(
+            lambda: self._connect().execute("DELETE FROM outbox WHERE id = ?", (entry_id,))
+        )
 
     async def ping(self) -> bool:
         """True when a trivial query succeeds."""

@@ -4,7 +4,9 @@
   opens the websocket (``apps.connections.open``); no public URL is needed.
 - HTTP mode otherwise: an aiohttp server on ``ADVISOR_HTTP_HOST``:``ADVISOR_HTTP_PORT`` with
   Slack's requests at ``POST /slack/events`` (slash command, events and interactivity all use
-  that one URL); bolt verifies each request's signature with ``SLACK_SIGNING_SECRET``.
+  that one URL). Each request's signature is checked with ``SLACK_SIGNING_SECRET`` and its
+  body decoded before bolt sees it: junk gets 401 (unsigned) or 400 (signed but malformed)
+  and a debug line, never a 500 or an incident.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.request.async_request import AsyncBoltRequest
 
+from adapters.ops import listen
+from adapters.slack import parse
 from adapters.slack.app import SlackAdapter, web_client
 from bot.config import Settings
 from bot.dedupe import DedupeStore
@@ -28,8 +34,13 @@ from bot.errors import ConfigError
 _log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-#: Seconds given to work in flight when stopping.
-DRAIN_SECONDS = 10.0
+#: Seconds from stop to Slack's side being shut down, work in flight included. With the stores
+#: closed after it (adapters.serve), the process exits within 10 s of SIGTERM, inside Compose's
+#: 15 s stop_grace_period and k8s's 20 s terminationGracePeriodSeconds (5 s preStop first).
+DRAIN_SECONDS = 8.0
+#: Seconds a request already inside may take to get its ack out once shutdown began; Slack
+#: itself gives up after 3 s and sends the request again.
+ACK_SECONDS = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +95,42 @@ def events_app(
     adapter: SlackAdapter, extra_routes: Callable[[web.Application], None] | None = None
 ) -> web.Application:
     """An aiohttp application serving Slack's requests at :data:`EVENTS_PATH`, plus whatever
-    ``extra_routes`` adds (the operations endpoints, when they share the port)."""
+    ``extra_routes`` adds (the operations endpoints, when they share the port).
+
+    A request without a valid signature (see :func:`adapters.slack.parse.signed_by_slack`)
+    gets 401, a signed one whose body bolt could not read (not UTF-8, broken JSON, fields of
+    the wrong type: :func:`adapters.slack.parse.body_problem`) gets 400; both only log at
+    debug level, since anyone can send them.
+    """
 
     async def slack_events(request: web.Request) -> web.Response:
-        bolt_response = await adapter.app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        raw = await request.read()
+        headers = request.headers
+        secret = adapter.signing_secret
+        if secret and not parse.signed_by_slack(
+            secret,
+            raw,
+            headers.get("X-Slack-Request-Timestamp", ""),
+            headers.get("X-Slack-Signature", ""),
+            now=time.time(),
+        ):
+            _log.debug("refused a request without a valid signature (%d bytes)", len(raw))
+            return web.json_response({"error": "invalid request"}, status=401)
+        bolt_headers: dict[str, str | Sequence[str]] = dict(headers)
+        bolt_request: AsyncBoltRequest | None = None
+        try:  # bolt's own parser raises on all of these; it also reads the body's fields
+            text = raw.decode("utf-8")
+            problem = parse.body_problem(parse.decode_body(text, headers.get("Content-Type", "")))
+            if not problem:
+                bolt_request = AsyncBoltRequest(
+                    body=text, query=request.query_string, headers=bolt_headers
+                )
+        except (ValueError, LookupError, TypeError, AttributeError) as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        if bolt_request is None:
+            _log.debug("refused a malformed signed request: %s", problem[:300])
+            return web.json_response({"error": "malformed request"}, status=400)
+        return await to_aiohttp_response(await adapter.app.async_dispatch(bolt_request))
 
     app = web.Application()
     app.router.add_post(EVENTS_PATH, slack_events)
@@ -104,34 +146,50 @@ async def serve(
     stop: asyncio.Event,
     extra_routes: Callable[[web.Application], None] | None = None,
 ) -> None:
-    """Serve until ``stop`` is set, then stop taking events and finish work in flight (at most
-    :data:`DRAIN_SECONDS`). In HTTP mode, ``extra_routes`` adds routes to the Slack server."""
+    """Serve until ``stop`` is set, then shut down within :data:`DRAIN_SECONDS`: refuse new
+    requests (503; Slack sends them again, to a replica that is up), close the listener or
+    socket, let requests in flight finish their ack (at most :data:`ACK_SECONDS`), then finish
+    the work they started; what cannot finish in time is logged at WARNING and left in the
+    outbox (:meth:`SlackAdapter.shutdown`). In HTTP mode, ``extra_routes`` adds routes to the
+    Slack server."""
     if config.mode == "socket":
         handler = AsyncSocketModeHandler(adapter.app, config.app_token, web_client=adapter.client)
         await handler.connect_async()  # type: ignore[no-untyped-call]
         _log.info("Slack Socket Mode connected")
+        adapter.start()  # deliver replies a crashed or stopped replica still owed
         try:
             await stop.wait()
         finally:
+            adapter.stop_accepting()  # an envelope still arriving is not acked: Slack resends it
             await handler.close_async()  # type: ignore[no-untyped-call]
-            await adapter.drain(DRAIN_SECONDS)
+            await adapter.shutdown(DRAIN_SECONDS)
         return
-    runner = web.AppRunner(events_app(adapter, extra_routes), access_log=None)
+    runner = web.AppRunner(
+        events_app(adapter, extra_routes), access_log=None, shutdown_timeout=ACK_SECONDS
+    )
     await runner.setup()
-    site = web.TCPSite(runner, settings.http_host, settings.http_port)
-    await site.start()
+    await listen(
+        runner, settings.http_host, settings.http_port, ("ADVISOR_HTTP_HOST", "ADVISOR_HTTP_PORT")
+    )
+    site = next(iter(runner.sites))
     _log.info(
         "Slack HTTP mode listening on http://%s:%d%s",
         settings.http_host,
         settings.http_port,
         EVENTS_PATH,
     )
+    adapter.start()  # deliver replies a crashed or stopped replica still owed
     try:
         await stop.wait()
     finally:
+        # Order matters: refuse first (kept-alive connections get 503), close the listener,
+        # let requests already inside finish their ack, then finish the work they started.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_SECONDS
+        adapter.stop_accepting()
         await site.stop()
-        await adapter.drain(DRAIN_SECONDS)
-        await runner.cleanup()
+        await runner.cleanup()  # waits at most ACK_SECONDS for requests in flight
+        await adapter.shutdown(max(0.0, deadline - loop.time()))
 
 
 async def run(settings: Settings, engine: Engine) -> None:

@@ -49,6 +49,10 @@ def block_problems(blocks: list[dict[str, Any]], *, view: bool = False) -> list[
         kind = b.get("type")
         if kind == "section" and not 0 < len(b["text"]["text"]) <= 3000:
             problems.append(f"section text {len(b['text']['text'])}")
+        elif kind == "section" and "fields" in b:
+            fields = b["fields"]
+            if not 0 < len(fields) <= 10 or any(len(f["text"]) > 2000 for f in fields):
+                problems.append(f"section fields {[len(f['text']) for f in fields]}")
         elif kind == "header" and not 0 < len(b["text"]["text"]) <= 150:
             problems.append(f"header text {len(b['text']['text'])}")
         elif kind == "context" and not 0 < len(b["elements"]) <= 10:
