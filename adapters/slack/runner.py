@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from adapters.ops import listen
@@ -120,11 +122,15 @@ def events_app(
         bolt_request: AsyncBoltRequest | None = None
         try:  # bolt's own parser raises on all of these; it also reads the body's fields
             text = raw.decode("utf-8")
-            problem = parse.body_problem(parse.decode_body(text, headers.get("Content-Type", "")))
+            body = parse.decode_body(text, headers.get("Content-Type", ""))
+            problem = parse.body_problem(body)
             if not problem:
                 bolt_request = AsyncBoltRequest(
                     body=text, query=request.query_string, headers=bolt_headers
                 )
+                if bolt_request.body != body:  # bolt misread a form that merely says "payload"
+                    bolt_request.body = body
+                    bolt_request.context = build_async_context(AsyncBoltContext({}), body)
         except (ValueError, LookupError, TypeError, AttributeError) as exc:
             problem = f"{type(exc).__name__}: {exc}"
         if bolt_request is None:

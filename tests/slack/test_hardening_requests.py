@@ -370,3 +370,11 @@ def test_decode_body_reads_a_body_as_bolt_does_or_refuses_it(text: str, content_
         assert not isinstance(bolts, dict)
     else:
         assert bolts == ours
+
+
+@pytest.mark.parametrize("text", ["what payload size can flask take", "payload", "max payload?"])
+async def test_a_slash_command_saying_payload_is_answered(slack: Harness, text: str) -> None:
+    # bolt reads any form body containing "payload" as an interaction and finds no payload
+    # field, so the command got a 404 and no answer.
+    ack = await slack.command(text)
+    assert ack.get("blocks") and ack["text"], ack
