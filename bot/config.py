@@ -14,8 +14,28 @@ from urllib.parse import parse_qsl, urlsplit
 
 from bot.errors import ConfigError
 
-#: The knowledge shipped with the source tree (``<repo>/knowledge``).
-DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+
+def _shipped_knowledge_dir() -> Path:
+    """The folder of the knowledge shipped with the package, found through
+    ``importlib.resources``: pyproject.toml maps the package ``bot.knowledge_data`` onto the
+    repository's top-level ``knowledge/``, so a wheel installs it as ``bot/knowledge_data/`` and
+    an editable install points at ``knowledge/`` itself. A source tree used without installing
+    (or a zipped install) falls back to ``<repo>/knowledge``. Never raises."""
+    from importlib import resources
+
+    try:
+        found: object = resources.files("bot.knowledge_data")
+    except ModuleNotFoundError:
+        found = None
+    if isinstance(found, Path):
+        return found
+    return Path(__file__).resolve().parent.parent / "knowledge"
+
+
+#: The knowledge shipped with the package (see :func:`_shipped_knowledge_dir`);
+#: ``ADVISOR_KNOWLEDGE_DIR`` overrides it.
+DEFAULT_KNOWLEDGE_DIR = _shipped_knowledge_dir()
+
 #: Default session time-to-live, in seconds (24 hours).
 DEFAULT_SESSION_TTL = 24 * 60 * 60
 #: Longest session time-to-live accepted, in seconds (365 days): every store, Redis included,

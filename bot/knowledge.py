@@ -15,10 +15,12 @@ duplicate names and aliases) and reports *every* problem with its file and key p
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 import pickle
 import re
+import stat
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +32,14 @@ from bot.errors import KnowledgeError, Problem
 _log = logging.getLogger(__name__)
 #: Files of this package whose change invalidates compiled caches.
 _CODE_FILES = ("knowledge.py", "schema.py")
+#: A cache file is this tag, then the HMAC-SHA256 (32 bytes) of its name and the rest, then the
+#: pickle. The tag is also part of the file name's digest, so files of older formats are skipped.
+_CACHE_TAG = b"framework-advisor knowledge cache 2\n"
+#: This install's secret for signing cache files, inside the cache directory (mode 0o600).
+_KEY_FILE = "cache.key"
+_KEY_BYTES = 32
+#: Open flags for cache files: never follow a symbolic link, never block on a FIFO.
+_OPEN_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +326,10 @@ def load(directory: str | Path, *, cache_dir: str | Path | None = None) -> Knowl
         cache_dir: where to keep the validated base compiled (a pickle named by the SHA-256 of
             every knowledge file and of this module's code). A later start with the very same
             bytes loads that instead of parsing and validating again (about 10x faster).
-            ``None`` always parses and validates.
+            ``None`` always parses and validates. The folder is made with mode 0o700. A cache
+            is read only when it is private and signed by this install (see
+            :func:`_cache_key`); otherwise the base is built in memory, with a warning
+            logged when something in the folder is unsafe.
     Returns:
         The validated :class:`KnowledgeBase`.
     Raises:
@@ -339,20 +352,29 @@ def load(directory: str | Path, *, cache_dir: str | Path | None = None) -> Knowl
     version = "sha256:" + digest.hexdigest()[:12]
     for name in _CODE_FILES:
         digest.update((Path(__file__).parent / name).read_bytes())
+    digest.update(_CACHE_TAG)
     cache = Path(cache_dir) / f"kb-{digest.hexdigest()[:32]}.pickle" if cache_dir else None
-    if cache is not None:
-        kb = _read_cache(cache, version)
+    key = _cache_key(cache.parent) if cache is not None else None
+    if cache is not None and key is not None:
+        kb = _read_cache(cache, key, version)
         if kb is not None:
             return kb
     kb = _validate_and_build(blobs, version)
-    if cache is not None:
-        _write_cache(cache, kb)
+    if cache is not None and key is not None:
+        _write_cache(cache, key, kb)
     return kb
 
 
 def _files(root: Path, problems: list[Problem]) -> list[tuple[str, Path]]:
     if not root.is_dir():
-        problems.append(Problem(str(root), "", "knowledge directory not found"))
+        problems.append(
+            Problem(
+                str(root),
+                "",
+                "knowledge directory not found; set ADVISOR_KNOWLEDGE_DIR to a folder with "
+                "sources.yaml and frameworks/*.yaml, or unset it to use the shipped knowledge",
+            )
+        )
         return []
     names = ("sources.yaml", "lexicon.yaml", "questions.yaml", "understanding.yaml")
     out = [(name, root / name) for name in names]
@@ -363,27 +385,115 @@ def _files(root: Path, problems: list[Problem]) -> list[tuple[str, Path]]:
     return out + [(f"frameworks/{p.name}", p) for p in found]
 
 
-def _read_cache(path: Path, version: str) -> KnowledgeBase | None:
+# --------------------------------------------------------------------------- the cache
+# A pickle runs code when loaded, so only a file this install wrote is ever loaded: from a
+# folder and a file that no other user owns or can write to, signed with a key that only this
+# user can read. Anything else is skipped (the base is built in memory), never fatal.
+
+
+def _unsafe(st: os.stat_result, *, secret: bool = False) -> str:
+    """Why a cache folder or file with status ``st`` must not be trusted, or "" when it may:
+    it must belong to this user and be writable by no one else (nor readable, for a
+    ``secret``). Systems without user ids (Windows) rely on the signature alone."""
+    if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+        return f"it belongs to another user (uid {st.st_uid})"
+    if st.st_mode & (0o077 if secret else 0o022):
+        others = "read or write" if secret else "write"
+        return f"its mode {stat.S_IMODE(st.st_mode):04o} lets other users {others} it"
+    return ""
+
+
+def _read_private(path: Path, *, secret: bool = False) -> bytes | None:
+    """The bytes of ``path`` when it is a regular file that passes :func:`_unsafe`; None when
+    it is missing, and None with a warning when it is not safe to use."""
     try:
-        with path.open("rb") as fh:
-            kb = pickle.load(fh)  # noqa: S301 - our own file, named by the content's digest
+        fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
     except FileNotFoundError:
         return None
+    except OSError as exc:  # ELOOP: a symbolic link
+        _log.warning("ignoring knowledge cache file %s: %s", path, exc.strerror or exc)
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        why = _unsafe(st, secret=secret) if stat.S_ISREG(st.st_mode) else "not a regular file"
+        if why:
+            _log.warning("ignoring knowledge cache file %s: %s", path, why)
+            return None
+        return fh.read()
+
+
+def _cache_key(directory: Path) -> bytes | None:
+    """This install's secret for signing cache files: ``directory/cache.key``, 32 random bytes,
+    mode 0o600, made on first use with ``directory`` (mode 0o700). None, and the cache unused,
+    when the folder or the key cannot be made or is not private (logged as a warning)."""
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        why = _unsafe(directory.stat())
+    except OSError as exc:
+        _log.info("knowledge cache %s not usable (%s); starting without it", directory, exc)
+        return None
+    if why:
+        _log.warning(
+            "not using the knowledge cache folder %s: %s (chmod 700 it, or set "
+            "ADVISOR_CACHE_DIR to a folder of your own)",
+            directory,
+            why,
+        )
+        return None
+    path = directory / _KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, 0o600)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        _log.info("knowledge cache key not written (%s); starting without it", exc)
+        return None
+    else:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(os.urandom(_KEY_BYTES))
+    key = _read_private(path, secret=True)
+    return key if key is not None and len(key) == _KEY_BYTES else None
+
+
+def _signature(key: bytes, name: str, body: bytes) -> bytes:
+    """HMAC-SHA256 of a cache file's ``name`` and ``body`` (32 bytes)."""
+    return hmac.new(key, name.encode() + b"\0" + body, hashlib.sha256).digest()
+
+
+def _read_cache(path: Path, key: bytes, version: str) -> KnowledgeBase | None:
+    data = _read_private(path)
+    if data is None:
+        return None
+    start = len(_CACHE_TAG) + hashlib.sha256().digest_size
+    body = data[start:]
+    if data[: len(_CACHE_TAG)] != _CACHE_TAG or not hmac.compare_digest(
+        data[len(_CACHE_TAG) : start], _signature(key, path.name, body)
+    ):
+        _log.warning("ignoring knowledge cache file %s: not signed by this install", path)
+        return None
+    try:
+        kb = pickle.loads(body)  # noqa: S301 - private file, signed with this install's key
     except Exception as exc:  # noqa: BLE001 - a bad cache is rebuilt, never fatal
         _log.warning("ignoring unreadable knowledge cache %s: %s", path, exc)
         return None
-    return kb if isinstance(kb, KnowledgeBase) and kb.version == version else None
+    if isinstance(kb, KnowledgeBase) and kb.version == version:
+        return kb
+    _log.debug("ignoring knowledge cache %s: another knowledge version", path)
+    return None
 
 
-def _write_cache(path: Path, kb: KnowledgeBase) -> None:
+def _write_cache(path: Path, key: bytes, kb: KnowledgeBase) -> None:
+    body = pickle.dumps(kb, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp = ""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".kb-", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".kb-", suffix=".tmp")  # mode 0o600
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(kb, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.write(_CACHE_TAG + _signature(key, path.name, body) + body)
         os.replace(tmp, path)
     except OSError as exc:
         _log.info("knowledge cache not written (%s); starting without it", exc)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def _validate_and_build(blobs: Mapping[str, bytes], version: str) -> KnowledgeBase:
