@@ -1,9 +1,10 @@
 """The ``advisor`` command and composition root.
 
 Subcommands: ``ask [--json] TEXT``, ``chat``, ``serve``, ``slack``, ``discord``,
-``check-knowledge [DIR]``. With no subcommand it runs ``serve`` when ``SLACK_BOT_TOKEN`` or
-``DISCORD_TOKEN`` is set (every configured platform), else the console chat. Platform
-adapters are imported lazily, so the console path never imports slack_bolt, discord or aiohttp.
+``check-knowledge [DIR]``; ``--version`` prints ``advisor VERSION``. With no subcommand it runs
+``serve`` when ``SLACK_BOT_TOKEN`` or ``DISCORD_TOKEN`` is set (every configured platform), else
+the console chat. Platform adapters are imported lazily, so the console path never imports
+slack_bolt, discord or aiohttp.
 
 Exit codes: 0 OK, 2 bad knowledge or configuration (the message says what and where),
 3 a platform cannot be reached at start-up, 1 unexpected error.
@@ -12,7 +13,6 @@ Exit codes: 0 OK, 2 bad knowledge or configuration (the message says what and wh
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="advisor", description="Choose a Python web framework, with sources."
     )
+    p.add_argument("--version", action="store_true", help="print `advisor VERSION` and exit")
     sub = p.add_subparsers(dest="command")
     ask = sub.add_parser("ask", help="answer one question and exit")
     ask.add_argument(
@@ -72,6 +73,9 @@ def main(
     """Run the CLI and return its exit code (the console script exits with it)."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     args = _parser().parse_args(argv)
+    if args.version:
+        print(f"advisor {_version()}", file=out)
+        return EXIT_OK
     platforms: tuple[str, ...] = ()
     if args.command in ("slack", "discord"):
         platforms = (args.command,)
@@ -114,6 +118,24 @@ def main(
     except Exception:
         _log.exception("unexpected error")
         return EXIT_ERROR
+
+
+def _version() -> str:
+    """This install's version (``importlib.metadata``), else the ``project.version`` of the
+    pyproject.toml beside the package (a source tree that is not installed), else "unknown"."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("framework-advisor")
+    except metadata.PackageNotFoundError:
+        pass
+    import tomllib
+
+    try:
+        with (Path(__file__).resolve().parent.parent / "pyproject.toml").open("rb") as fh:
+            return str(tomllib.load(fh)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
 
 
 def _tokens_set() -> bool:
@@ -172,6 +194,8 @@ def _ask(kb: object, text: str, *, as_json: bool, out: TextIO) -> int:
     replies = Engine(kb).answer_once(text)
     body = "\n\n".join(render_text(r) for r in replies)
     if as_json:
+        import json
+
         first = replies[0]
         sources = list(dict.fromkeys(s.id for r in replies for s in r.sources))
         frameworks = list(dict.fromkeys(f for r in replies for f in r.frameworks))

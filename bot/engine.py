@@ -8,23 +8,30 @@ the new state; turns of one conversation are serialised with a per-key lock.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot import logs
 from bot.answers import Answerer
-from bot.conversation import Context, FlowState, Turn, step
 from bot.errors import StoreUnavailable
 from bot.knowledge import KnowledgeBase
 from bot.matching import Matcher, clean
-from bot.metrics import Metrics
 from bot.replies import Reply
-from bot.sessions import PROFILE_CHANNEL, ConversationKey, MemoryStore, SessionStore
+
+# asyncio, prometheus_client (bot.metrics), the session stores (bot.sessions) and the
+# conversation (bot.conversation) are imported on first use: a one-shot answer (`advisor ask`)
+# needs none of them (issue 15).
+if TYPE_CHECKING:
+    import asyncio
+
+    from bot.conversation import Context, FlowState
+    from bot.metrics import Metrics
+    from bot.sessions import ConversationKey, SessionStore
 
 __all__ = ["ConversationKey", "Engine", "Incoming", "LastRecommendation"]
 
@@ -77,10 +84,12 @@ class Engine:
 
     Args:
         kb: the validated knowledge base.
-        store: where sessions live (default: a new :class:`MemoryStore`).
+        store: where sessions live (default: a new :class:`~bot.sessions.MemoryStore`, made on
+            first use of :attr:`store`).
         ttl: seconds a conversation lives after its last turn.
         clock: returns seconds since the epoch (tests pass a fake).
-        metrics: where turns are counted (default: a new :class:`~bot.metrics.Metrics`).
+        metrics: where turns are counted (default: a new :class:`~bot.metrics.Metrics`, made
+            on first use of :attr:`metrics`).
     """
 
     def __init__(
@@ -95,13 +104,39 @@ class Engine:
         self.kb = kb
         self.matcher = Matcher(kb)
         self.answerer = Answerer(kb, self.matcher)
-        self.context = Context(kb, self.matcher, self.answerer)
-        self.store: SessionStore = store if store is not None else MemoryStore()
+        self._store = store
         self.ttl = ttl
         self.clock = clock
-        self.metrics = metrics if metrics is not None else Metrics()
+        self._metrics = metrics
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._answered = functools.lru_cache(maxsize=ANSWER_CACHE)(self._answer_once)
+
+    @functools.cached_property
+    def context(self) -> Context:
+        """What :func:`bot.conversation.step` reads, built on first use."""
+        from bot.conversation import Context
+
+        return Context(self.kb, self.matcher, self.answerer)
+
+    @property
+    def store(self) -> SessionStore:
+        """Where sessions live: the store given, else a :class:`~bot.sessions.MemoryStore`
+        made on first use."""
+        if self._store is None:
+            from bot.sessions import MemoryStore
+
+            self._store = MemoryStore()
+        return self._store
+
+    @property
+    def metrics(self) -> Metrics:
+        """Where messages are counted: the :class:`~bot.metrics.Metrics` given, else one made
+        on first use (so a one-shot answer never imports prometheus_client)."""
+        if self._metrics is None:
+            from bot.metrics import Metrics
+
+            self._metrics = Metrics()
+        return self._metrics
 
     def answer_once(self, text: str, *, platform: str = "") -> list[Reply]:
         """Answer one message with no session. A request to be walked through the questions
@@ -149,6 +184,8 @@ class Engine:
         session between our read and our write, the turn is re-run on the fresh state (at
         most :data:`WRITE_ATTEMPTS` times), so no answer is lost.
         """
+        import asyncio
+
         started = time.perf_counter()
         logs.bind(platform=incoming.key.platform)
         key = incoming.key.as_string()
@@ -162,6 +199,8 @@ class Engine:
         return replies
 
     async def _handle(self, key: str, incoming: Incoming) -> list[Reply]:
+        from bot.conversation import FlowState, Turn, step
+
         now = self.clock()
         turn = Turn(text=incoming.text, action=incoming.action, now=now)
         for _ in range(WRITE_ATTEMPTS):
@@ -277,6 +316,8 @@ class Engine:
             return False
         if record is None or record.expired:
             return False
+        from bot.conversation import FlowState
+
         return FlowState.from_dict(record.data).status != "idle"
 
     def _without_store(self, incoming: Incoming) -> list[Reply]:
@@ -294,6 +335,8 @@ class Engine:
 
 
 def _profile_key(key: ConversationKey) -> str:
+    from bot.sessions import PROFILE_CHANNEL, ConversationKey
+
     return ConversationKey(
         platform=key.platform, workspace=key.workspace, channel=PROFILE_CHANNEL, user=key.user
     ).as_string()
@@ -303,3 +346,15 @@ def _store_down() -> Reply:
     return Reply(
         intent="help", kind="error", title="Temporarily unavailable", paragraphs=(STORE_DOWN_TEXT,)
     )
+
+
+if not TYPE_CHECKING:  # mypy sees the import above; hiding this keeps it checking other names
+
+    def __getattr__(name: str) -> object:
+        """``ConversationKey`` is re-exported from :mod:`bot.sessions` on first use (that
+        module imports asyncio and sqlite3)."""
+        if name == "ConversationKey":
+            from bot.sessions import ConversationKey
+
+            return ConversationKey
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

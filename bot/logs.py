@@ -4,21 +4,28 @@ Adapters and the engine :func:`bind` fields (``platform``, ``intent``, ``request
 ``incident``) to the current asyncio task's context; every log line written from that task
 carries them. Nothing here logs a message's text: at INFO the advisor logs what happened, not
 what people typed, and tokens are :class:`~bot.config.Secret` so they never format.
+
+Both formats write times in ISO 8601, in UTC with milliseconds and the offset spelled out
+(``2026-11-21T21:16:13.913+00:00``), so lines from hosts in different time zones sort together.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from contextvars import ContextVar
 from typing import TextIO
-
-from pythonjsonlogger.json import JsonFormatter
 
 from bot.config import LOG_FORMATS, LOG_LEVELS
 
 #: The context fields, in the order text lines show them.
 FIELDS = ("platform", "intent", "request_id", "incident")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s"
+
+#: ``time.strftime`` format of a log time, and how the milliseconds and UTC offset follow it
+#: (``logging.Formatter.default_time_format`` / ``default_msec_format``).
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+MSEC_FORMAT = "%s.%03d+00:00"
 
 _context: ContextVar[dict[str, str]] = ContextVar("advisor_log_context", default={})  # noqa: B039
 
@@ -47,17 +54,38 @@ class ContextFilter(logging.Filter):
         return True
 
 
-class _Json(JsonFormatter):
-    """python-json-logger's formatter without the text format's ``context`` helper field."""
+class _Text(logging.Formatter):
+    """:data:`TEXT_FORMAT` with ISO 8601 UTC times (see :data:`TIME_FORMAT`)."""
 
-    def add_fields(
-        self,
-        log_data: dict[str, object],
-        record: logging.LogRecord,
-        message_dict: dict[str, object],
-    ) -> None:  # noqa: E501
-        super().add_fields(log_data, record, message_dict)
-        log_data.pop("context", None)
+    converter = time.gmtime
+    default_time_format = TIME_FORMAT
+    default_msec_format = MSEC_FORMAT
+
+
+def _json_formatter() -> logging.Formatter:
+    """python-json-logger's formatter without the text format's ``context`` helper field.
+    Imported here, so text logging (the console, ``advisor ask``) never loads it."""
+    from pythonjsonlogger.json import JsonFormatter
+
+    class Json(JsonFormatter):
+        # python-json-logger formats "time" with logging.Formatter.formatTime, so these apply.
+        converter = time.gmtime
+        default_time_format = TIME_FORMAT
+        default_msec_format = MSEC_FORMAT
+
+        def add_fields(
+            self,
+            log_data: dict[str, object],
+            record: logging.LogRecord,
+            message_dict: dict[str, object],
+        ) -> None:
+            super().add_fields(log_data, record, message_dict)
+            log_data.pop("context", None)
+
+    return Json(
+        "%(asctime)s %(levelname)s %(name)s %(message)s",
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+    )
 
 
 def configure(fmt: str, level: str, stream: TextIO) -> None:
@@ -73,14 +101,9 @@ def configure(fmt: str, level: str, stream: TextIO) -> None:
     handler = logging.StreamHandler(stream)
     handler.addFilter(ContextFilter())
     if fmt == "json":
-        handler.setFormatter(
-            _Json(
-                "%(asctime)s %(levelname)s %(name)s %(message)s",
-                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-            )
-        )
+        handler.setFormatter(_json_formatter())
     else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(_Text(TEXT_FORMAT))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

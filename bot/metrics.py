@@ -14,11 +14,24 @@ Families (all prefixed ``advisor_``):
 - ``shares_total{platform}``: answers shared to a channel.
 - ``errors_total{kind}``: ``store_unavailable``, ``write_conflict`` (a turn re-run because
   another replica wrote first), ``dedupe_unavailable``, ``incident`` (a handler failed).
+
+Beside them, prometheus-client's standard collectors for this process: ``process_*`` (CPU
+seconds, resident and virtual memory in bytes, open file descriptors, start time; read from
+``/proc``, so Linux only), ``python_info`` and ``python_gc_*`` (CPython's collector).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 from prometheus_client.exposition import generate_latest
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
@@ -33,11 +46,21 @@ class Metrics:
     engines in one test process never collide).
 
     Args:
-        registry: where to register; a new one by default.
+        registry: where to register; by default a new one, which also gets the ``process_*``
+            and ``python_*`` collectors (a given registry gets only the ``advisor_`` families:
+            prometheus-client's default ``REGISTRY`` has those collectors already).
+
+    Raises:
+        ValueError: when ``registry`` already holds an ``advisor_`` family.
     """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry if registry is not None else CollectorRegistry()
+        if registry is None:
+            registry = CollectorRegistry()
+            ProcessCollector(registry=registry)
+            PlatformCollector(registry=registry)
+            GCCollector(registry=registry)
+        self.registry = registry
         r = self.registry
         self.messages = Counter(
             "advisor_messages",
