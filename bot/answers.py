@@ -433,15 +433,18 @@ class Answerer:
     ) -> Reply:
         """The top ``top`` of a ranking with the reasons that moved each, margin and sources.
 
+        The ranking comes first; each reason names its causes by :attr:`Reason.cause_tags`
+        ("project type"), and one closing "Based on:" line gives every cause's full label
+        once ("project type: An API"), so no answer is repeated per reason.
         ``answered`` is (questions answered, questions asked) for a selection conversation: the
         reply then leads with a confidence line from what is known (:func:`confidence`) and
         each match says how many answers it rests on."""
         used: list[str] = []
         paragraphs = []
         given = "; ".join(c.label for c in ranking.causes)
-        paragraphs.append(f"Based on: {given}." if given else "Based on: no answers yet.")
+        based_on = f"Based on: {given}." if given else "Based on: no answers yet."
         if answered is not None:
-            paragraphs.insert(0, confidence(ranking, *answered))
+            paragraphs.append(confidence(ranking, *answered))
         basis = ""
         if answered is not None and answered[0] < answered[1]:
             basis = f" on {plural(answered[0], 'answer')}"
@@ -463,6 +466,7 @@ class Answerer:
                     f"Close call: {a.name} leads {b.name} by only "
                     f"{plural(ranking.margin, 'point')}; either is a reasonable choice."
                 )
+        paragraphs.append(based_on)
         return Reply(
             intent="recommend",
             kind="recommendation",
@@ -534,7 +538,7 @@ def confidence(ranking: Ranking, answered: int, asked: int) -> str:
 
 
 def _reason(r: Reason) -> str:
-    return f"{r.trait_label} ({r.cause_label}): {r.why} {cite(r.sources)}"
+    return f"{r.trait_label} ({r.cause_tags}): {r.why} {cite(r.sources)}"
 
 
 def _trait_cell(fw: Framework, tid: str) -> str:

@@ -27,7 +27,8 @@ CLOSE_SHARE = 0.15
 class Cause:
     """Why weights apply: an answer (``question`` + ``option``) or a need ``signal``.
 
-    ``label`` reads well in a sentence, e.g. "you are building an API".
+    ``label`` reads well in a sentence, e.g. "project type: An API"; ``short`` names the
+    cause once its full label has been given, e.g. "project type" (empty: the label itself).
     """
 
     kind: str
@@ -36,6 +37,12 @@ class Cause:
     weights: Mapping[str, float]
     question: str = ""
     option: str = ""
+    short: str = ""
+
+    @property
+    def tag(self) -> str:
+        """``short`` when there is one, else ``label``."""
+        return self.short or self.label
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,12 @@ class Reason:
     def cause_label(self) -> str:
         """Every cause's label, strongest first: "Building: an API; you asked for speed"."""
         return "; ".join(c.label for c in (self.cause, *self.also))
+
+    @property
+    def cause_tags(self) -> str:
+        """Every cause's :attr:`Cause.tag`, strongest first: "batteries; you asked for speed".
+        For a reply that gives the full labels once elsewhere (a "Based on:" line)."""
+        return "; ".join(c.tag for c in (self.cause, *self.also))
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +145,7 @@ def causes_from(
                 opt.weights,
                 q.id,
                 opt.id,
+                q.short,
             )
         )
     by_id = {s.id: s for s in kb.signals}
