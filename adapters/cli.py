@@ -93,7 +93,7 @@ def main(
 
         kb = load(settings.knowledge_dir, cache_dir=settings.cache_dir)
         if args.command == "ask":
-            return _ask(kb, " ".join(args.text), as_json=args.json, out=out)
+            return _ask(kb, " ".join(args.text), as_json=args.json, out=out, settings=settings)
         if platforms:
             import asyncio
 
@@ -185,13 +185,14 @@ def _check(directory: Path, seeds: Path, out: TextIO) -> int:
     return EXIT_CONFIG if report.findings else EXIT_OK
 
 
-def _ask(kb: object, text: str, *, as_json: bool, out: TextIO) -> int:
+def _ask(kb: object, text: str, *, as_json: bool, out: TextIO, settings: Settings) -> int:
     from bot.engine import Engine
     from bot.knowledge import KnowledgeBase
+    from bot.matching import load_matcher
     from bot.replies import render_text
 
     assert isinstance(kb, KnowledgeBase)
-    replies = Engine(kb).answer_once(text)
+    replies = Engine(kb, matcher=load_matcher(kb, settings.cache_dir)).answer_once(text)
     body = "\n\n".join(render_text(r) for r in replies)
     if as_json:
         import json
@@ -210,5 +211,22 @@ def _ask(kb: object, text: str, *, as_json: bool, out: TextIO) -> int:
     return EXIT_OK
 
 
+def entry() -> None:
+    """The ``advisor`` console script: :func:`main`, then exit with its code. For ``ask``, a
+    one-shot process, the garbage collector is paused from the start (it would otherwise scan
+    the whole heap many times while modules and the cached knowledge load) and the heap is
+    frozen before exit, so interpreter shutdown does not scan it either. Other commands run
+    long and keep the collector as it is."""
+    import gc
+
+    one_shot = sys.argv[1:2] == ["ask"]
+    if one_shot:
+        gc.disable()
+    code = main()
+    if one_shot:
+        gc.freeze()
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    entry()

@@ -10,26 +10,29 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
 
 from bot.errors import ConfigError
 
 
 def _shipped_knowledge_dir() -> Path:
-    """The folder of the knowledge shipped with the package, found through
-    ``importlib.resources``: pyproject.toml maps the package ``bot.knowledge_data`` onto the
-    repository's top-level ``knowledge/``, so a wheel installs it as ``bot/knowledge_data/`` and
-    an editable install points at ``knowledge/`` itself. A source tree used without installing
-    (or a zipped install) falls back to ``<repo>/knowledge``. Never raises."""
+    """The folder of the knowledge shipped with the package. pyproject.toml maps the package
+    ``bot.knowledge_data`` onto the repository's top-level ``knowledge/``, so a wheel installs
+    it as ``bot/knowledge_data/`` and an editable install (or a plain source tree) has it as
+    ``<repo>/knowledge``. Those two folders are looked at first, as plain paths: they are
+    what ``importlib.resources.files("bot.knowledge_data")`` returns there, and importing
+    ``importlib.resources`` would cost ``advisor ask`` about 10 ms. Any other layout asks
+    ``importlib.resources``. Never raises."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "knowledge_data", here.parent / "knowledge"):
+        if (folder / "sources.yaml").is_file():
+            return folder
     from importlib import resources
 
     try:
         found: object = resources.files("bot.knowledge_data")
     except ModuleNotFoundError:
         found = None
-    if isinstance(found, Path):
-        return found
-    return Path(__file__).resolve().parent.parent / "knowledge"
+    return found if isinstance(found, Path) else here.parent / "knowledge"
 
 
 #: The knowledge shipped with the package (see :func:`_shipped_knowledge_dir`);
@@ -103,6 +106,8 @@ def _redis_url(text: str) -> str:
     Raises:
         ConfigError: naming the variable; the password is never shown.
     """
+    from urllib.parse import parse_qsl, urlsplit
+
     name = "ADVISOR_REDIS_URL"
     shown = _shown(text.split("@")[-1])
     if not text.startswith(("redis://", "rediss://", "unix://")):

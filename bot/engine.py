@@ -90,6 +90,8 @@ class Engine:
         clock: returns seconds since the epoch (tests pass a fake).
         metrics: where turns are counted (default: a new :class:`~bot.metrics.Metrics`, made
             on first use of :attr:`metrics`).
+        matcher: the understanding for ``kb`` (default: built here; see
+            :func:`bot.matching.load_matcher` for one from the cache).
     """
 
     def __init__(
@@ -100,9 +102,10 @@ class Engine:
         ttl: float = DEFAULT_TTL,
         clock: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
+        matcher: Matcher | None = None,
     ) -> None:
         self.kb = kb
-        self.matcher = Matcher(kb)
+        self.matcher = matcher if matcher is not None else Matcher(kb)
         self.answerer = Answerer(kb, self.matcher)
         self._store = store
         self.ttl = ttl

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import logging
 import os
 import pickle
 import re
 import stat
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -460,7 +460,17 @@ def _signature(key: bytes, name: str, body: bytes) -> bytes:
     return hmac.new(key, name.encode() + b"\0" + body, hashlib.sha256).digest()
 
 
-def _read_cache(path: Path, key: bytes, version: str) -> KnowledgeBase | None:
+def cache_key(directory: Path) -> bytes | None:
+    """This install's secret for signing cache files in ``directory`` (see :func:`_cache_key`);
+    None when the folder is not private or cannot be made. Never raises."""
+    return _cache_key(directory)
+
+
+def read_signed(path: Path, key: bytes, shared: object = None) -> object | None:
+    """The object pickled in ``path`` by :func:`write_signed` with ``key``; None when the file
+    is missing, not private, not signed with ``key`` or unreadable (all but missing are
+    logged as warnings). ``shared`` is put back wherever :func:`write_signed` left it out.
+    Never raises."""
     data = _read_private(path)
     if data is None:
         return None
@@ -469,31 +479,54 @@ def _read_cache(path: Path, key: bytes, version: str) -> KnowledgeBase | None:
     if data[: len(_CACHE_TAG)] != _CACHE_TAG or not hmac.compare_digest(
         data[len(_CACHE_TAG) : start], _signature(key, path.name, body)
     ):
-        _log.warning("ignoring knowledge cache file %s: not signed by this install", path)
+        _log.warning("ignoring cache file %s: not signed by this install", path)
         return None
-    try:
-        kb = pickle.loads(body)  # noqa: S301 - private file, signed with this install's key
+    try:  # a private file, signed with this install's key
+        unpickler = pickle.Unpickler(io.BytesIO(body))
+        unpickler.persistent_load = lambda _pid: shared  # type: ignore[method-assign]
+        value: object = unpickler.load()
+        return value
     except Exception as exc:  # noqa: BLE001 - a bad cache is rebuilt, never fatal
-        _log.warning("ignoring unreadable knowledge cache %s: %s", path, exc)
+        _log.warning("ignoring unreadable cache file %s: %s", path, exc)
         return None
-    if isinstance(kb, KnowledgeBase) and kb.version == version:
-        return kb
-    _log.debug("ignoring knowledge cache %s: another knowledge version", path)
-    return None
 
 
-def _write_cache(path: Path, key: bytes, kb: KnowledgeBase) -> None:
-    body = pickle.dumps(kb, protocol=pickle.HIGHEST_PROTOCOL)
+def write_signed(path: Path, key: bytes, value: object, shared: object = None) -> None:
+    """Pickle ``value`` into ``path`` (mode 0o600, replaced atomically), signed with ``key``;
+    ``shared`` (e.g. the knowledge base an index refers to) is left out, to be given back to
+    :func:`read_signed`. A file that cannot be written is logged at INFO and skipped. Never
+    raises."""
+    import tempfile  # only when writing: ``advisor ask`` with a warm cache never needs it
+
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    if shared is not None:
+        pickler.persistent_id = lambda obj: "shared" if obj is shared else None  # type: ignore[method-assign]
+    pickler.dump(value)
+    body = buffer.getvalue()
     tmp = ""
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".kb-", suffix=".tmp")  # mode 0o600
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cache-", suffix=".tmp")  # 0o600
         with os.fdopen(fd, "wb") as fh:
             fh.write(_CACHE_TAG + _signature(key, path.name, body) + body)
         os.replace(tmp, path)
     except OSError as exc:
-        _log.info("knowledge cache not written (%s); starting without it", exc)
+        _log.info("cache file %s not written (%s); starting without it", path, exc)
         if tmp:
             Path(tmp).unlink(missing_ok=True)
+
+
+def _read_cache(path: Path, key: bytes, version: str) -> KnowledgeBase | None:
+    kb = read_signed(path, key)
+    if isinstance(kb, KnowledgeBase) and kb.version == version:
+        return kb
+    if kb is not None:
+        _log.debug("ignoring knowledge cache %s: another knowledge version", path)
+    return None
+
+
+def _write_cache(path: Path, key: bytes, kb: KnowledgeBase) -> None:
+    write_signed(path, key, kb)
 
 
 def _validate_and_build(blobs: Mapping[str, bytes], version: str) -> KnowledgeBase:

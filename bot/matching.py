@@ -9,8 +9,10 @@ over the claims (:mod:`bot.search`) -> intent. Every cue word lives in
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from bot.knowledge import KnowledgeBase
 from bot.names import Names, Suggestion
@@ -172,6 +174,15 @@ class Matcher:
         self._language_before = frozenset(w for p in cues.language_context_before for w in words(p))
         self._cue_index = {k: PhraseIndex((p, k) for p in v) for k, v in self._phrases.items()}
         self._help = frozenset(" ".join(words(p)) for p in self._phrases["help"]) | {"?"}
+
+    def __getstate__(self) -> dict[str, object]:
+        """Picklable state (see :func:`load_matcher`): everything but the memo of
+        understood messages."""
+        return {k: v for k, v in self.__dict__.items() if k != "_understood"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._understood = functools.lru_cache(maxsize=UNDERSTOOD_CACHE)(self._understand)
 
     # ------------------------------------------------------------------ entities
 
@@ -479,3 +490,31 @@ def _vocabulary_texts(kb: KnowledgeBase) -> Iterable[str]:
         yield from sig.terms
     yield from kb.synonyms
     yield from kb.traits.values()
+
+
+def load_matcher(kb: KnowledgeBase, cache_dir: Path | None) -> Matcher:
+    """A :class:`Matcher` for ``kb``, from ``cache_dir`` when an earlier process built one for
+    the same knowledge and the same code, else built (about 50 ms) and cached there.
+
+    The cache file is named by ``kb.version`` and a digest of the core's source files, pickled
+    and signed like the knowledge cache (:func:`bot.knowledge.write_signed`: a private folder,
+    this install's key), with ``kb`` itself left out and given back on load. ``None`` always
+    builds. Never raises for a bad or missing cache.
+    """
+    from bot.knowledge import cache_key, read_signed, write_signed
+
+    if cache_dir is None:
+        return Matcher(kb)
+    digest = hashlib.sha256(kb.version.encode())
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    path = Path(cache_dir) / f"matcher-{digest.hexdigest()[:32]}.pickle"
+    key = cache_key(path.parent)
+    if key is not None:
+        cached = read_signed(path, key, shared=kb)
+        if isinstance(cached, Matcher) and cached.kb is kb:
+            return cached
+    matcher = Matcher(kb)
+    if key is not None:
+        write_signed(path, key, matcher, shared=kb)
+    return matcher

@@ -14,9 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
-
 from bot.knowledge import KnowledgeBase
 from bot.roles import Mention
 from bot.text import stem, words
@@ -127,6 +124,10 @@ class Names:
         )
 
     def _fuzzy(self, token: str) -> tuple[str | None, tuple[str, ...]]:
+        # rapidfuzz is imported on first use: a message of known words never needs it, and
+        # ``advisor ask`` saves its import (~10 ms).
+        from rapidfuzz import fuzz, process
+
         hits = process.extract(
             token, self._choices, scorer=fuzz.ratio, limit=6, score_cutoff=SUGGEST_CUTOFF
         )
@@ -155,6 +156,8 @@ class Names:
             for fid, fw in self.kb.frameworks.items()
             if any(" ".join(words(n)).startswith(key) for n in (fw.name, *fw.aliases))
         ]
+        from rapidfuzz import fuzz, process
+
         hits = process.extract(
             key.replace(" ", ""),
             self._choices,
@@ -168,6 +171,8 @@ class Names:
 
 def _swapped(a: str, b: str) -> bool:
     """True when ``a`` is ``b`` with one pair of neighbouring letters swapped ("djnago")."""
+    from rapidfuzz.distance import OSA
+
     return (
         len(a) == len(b)
         and len(a) >= 4
@@ -179,4 +184,6 @@ def _swapped(a: str, b: str) -> bool:
 
 def _one_letter_off(a: str, b: str) -> bool:
     """True for a word of six letters or more with one letter wrong ("web2pi", "djangi")."""
+    from rapidfuzz.distance import OSA
+
     return len(a) == len(b) >= 6 and OSA.distance(a, b) == 1

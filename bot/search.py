@@ -106,6 +106,21 @@ class ClaimIndex:
         names = (n for fw in kb.frameworks.values() for n in (fw.name, fw.id, *fw.aliases))
         self._names = {ws[0] for n in names if len(ws := words(n)) == 1}
 
+    def __getstate__(self) -> dict[str, object]:
+        """Picklable state: the FTS5 database as bytes (``sqlite3.Connection.serialize``)."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_db", "_with")}
+        state["_db_bytes"] = self._db.serialize()
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        raw = state.pop("_db_bytes")
+        assert isinstance(raw, bytes)
+        for k, v in state.items():
+            setattr(self, k, v)
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._db.deserialize(raw)
+        self._with = {}
+
     def terms(self, tokens: Sequence[str], *, keep_names: bool = False) -> list[str]:
         """The content words of a question plus their synonyms (no stop words, no names)."""
         toks = [t for t in tokens if keep_names or t not in self._names]
