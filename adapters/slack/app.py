@@ -11,74 +11,56 @@
   shared it.
 - ``app_home_opened``: publishes the Home tab (usage and the person's last recommendation).
 
-Anything slower than a lookup (Web API calls) runs after the ack in a task this adapter keeps,
-so :meth:`SlackAdapter.shutdown` can finish it; bolt's own lazy listeners keep no reference to
-their tasks. A failing handler logs its stack under an incident id and answers with a short
-apology carrying that id, never the exception text.
-
-Reliability, for work Slack will never send again once acked:
-
-- the duplicate check before the ack asks a shared store for at most 0.5 s, then falls back to
-  this process's memory (:class:`DropRetriedEvents`, :class:`bot.dedupe.FallbackDedupe`);
-- every turn (a mention, DM, thread message or answer button) owes its replies in the outbox
-  (:mod:`bot.outbox`) from before the engine saves the session until the last is posted;
-  :meth:`SlackAdapter.start` delivers what a crashed or stopped replica left;
-- shutdown refuses new requests with 503 before anything else, finishes what was acked, and
-  logs at WARNING, by ids only, what it could not deliver (:meth:`SlackAdapter.shutdown`).
-  Not in the outbox: the channel message that starts a flow, shares, the Home tab.
+Listeners ack at once and hand anything slower than a lookup to a task (see
+:mod:`adapters.slack.delivery`, the base of :class:`SlackAdapter`, for the tasks, the outbox
+and shutdown). Before any listener, :class:`~adapters.slack.middleware.DropRetriedEvents`
+refuses requests while draining and drops events Slack delivers again; its duplicate check
+asks a shared store for at most 0.5 s, then falls back to this process's memory
+(:class:`bot.dedupe.FallbackDedupe`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import re
-import secrets
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
-from slack_bolt.middleware.async_middleware import AsyncMiddleware
-from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import parse
+from adapters.slack.delivery import (
+    DM_FLOW,
+    SHARE,
+    SHARE_ASK,
+    SHARE_LABEL,
+    Delivery,
+    Message,
+    new_incident,
+)
+from adapters.slack.middleware import DropRetriedEvents
 from adapters.slack.pacing import ChannelPacer
 from adapters.slack.parse import Destination, Payload
 from adapters.slack.render import (
     ACTION_PREFIX,
     BUTTON_VALUE_MAX,
-    apology,
     home_view,
     render,
     shared_copy,
 )
-from bot import logs
-from bot.dedupe import DedupeStore, FallbackDedupe, MemoryDedupe
+from bot.dedupe import DedupeStore, MemoryDedupe
 from bot.engine import Engine, Incoming
-from bot.errors import StoreUnavailable
-from bot.metrics import Metrics
-from bot.outbox import EVERY, LEASE, Outbox, Owed
-from bot.replies import Reply, fold_notices
+from bot.outbox import EVERY, LEASE
+from bot.replies import Reply
 from bot.sessions import ConversationKey
 
 _log = logging.getLogger(__name__)
 
 COMMAND = "/pyframework"
-SHARE_LABEL = "Share to channel"
-#: Button values the adapter handles itself; every other value goes to the engine.
-SHARE, SHARE_ASK, DM_FLOW = "share", "share:ask:", "dm:"
 #: Button values that answer the question on their message, which is then updated in place.
 IN_PLACE = ("answer:", "change:", "cmd:skip", "cmd:back")
 #: Web API errors that mean "the bot cannot post in this channel".
@@ -91,75 +73,6 @@ SLACK_USAGE = (
 
 #: How many rendered slash-command answers are remembered.
 RENDERED_CACHE = 512
-#: Seconds given to cancelled work to unwind at shutdown.
-CANCEL_SECONDS = 0.5
-
-Message = dict[str, Any]
-
-
-class DropRetriedEvents(AsyncMiddleware):
-    """Global bolt middleware, run before any listener:
-
-    - while the adapter drains for shutdown (``accepting()`` is False) every request is
-      refused with 503, so nothing is acked that shutdown would then drop; Slack delivers it
-      again, to a replica that is up;
-    - an ``event_callback`` whose ``event_id`` was seen before is acked (200) and dropped, so
-      Slack's retries (``X-Slack-Retry-Num``) yield one reply.
-
-    The check runs before the ack, so a shared store (Redis) is asked through
-    :class:`~bot.dedupe.FallbackDedupe`: at most :data:`~bot.dedupe.DEDUPE_BUDGET` seconds,
-    then this process's memory decides (counted as ``dedupe_unavailable``).
-
-    A subclass rather than a decorated function: bolt then skips its per-call argument
-    injection, which costs more than the check itself.
-    """
-
-    def __init__(
-        self,
-        dedupe: DedupeStore,
-        metrics: Metrics | None = None,
-        *,
-        accepting: Callable[[], bool] | None = None,
-    ) -> None:
-        self.metrics = metrics
-        self.accepting = accepting
-        self.dedupe: DedupeStore = (
-            dedupe
-            if isinstance(dedupe, MemoryDedupe | FallbackDedupe)
-            else FallbackDedupe(dedupe, on_fallback=self._fell_back)
-        )
-
-    def _fell_back(self) -> None:
-        if self.metrics is not None:
-            self.metrics.error("dedupe_unavailable")
-
-    async def async_process(
-        self,
-        *,
-        req: AsyncBoltRequest,
-        resp: BoltResponse,
-        next: Callable[[], Awaitable[BoltResponse]],
-    ) -> BoltResponse | None:
-        """See ``slack_bolt.middleware.async_middleware.AsyncMiddleware``."""
-        if self.accepting is not None and not self.accepting():
-            return BoltResponse(status=503, body="shutting down")
-        body = req.body
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        logs.bind(
-            platform=parse.PLATFORM,
-            request_id=str(event_id or body.get("trigger_id") or body.get("api_app_id") or ""),
-        )
-        if event_id:
-            try:
-                first = await self.dedupe.first_time(f"slack:event:{event_id}")
-            except StoreUnavailable as exc:
-                _log.warning("dedupe store unavailable, handling event anyway: %s", exc)
-                self._fell_back()
-                first = True
-            if not first:
-                _log.info("dropped a redelivered event %s", event_id)
-                return BoltResponse(status=200, body="")
-        return await next()
 
 
 def _quiet_token_warning(record: logging.LogRecord) -> bool:
@@ -168,33 +81,12 @@ def _quiet_token_warning(record: logging.LogRecord) -> bool:
     return "`token` will be unused" not in record.getMessage()
 
 
-def retry_handlers() -> list[AsyncRetryHandler]:
-    """slack-sdk's retry handlers for connection errors and HTTP 429 (honours Retry-After).
-    The rate-limit handler is not on by default."""
-    return [
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-    ]
-
-
-def web_client(token: str, base_url: str = "") -> AsyncWebClient:
-    """An ``AsyncWebClient`` for ``token`` with :func:`retry_handlers`; ``base_url`` (ending in
-    "/") points it somewhere other than https://slack.com/api/."""
-    kwargs: dict[str, Any] = {"base_url": base_url} if base_url else {}
-    return AsyncWebClient(token=token, retry_handlers=retry_handlers(), **kwargs)
-
-
-def new_incident() -> str:
-    """A short random id (8 hex characters) to match an apology with its log line."""
-    return secrets.token_hex(4)
-
-
-class SlackAdapter:
+class SlackAdapter(Delivery):
     """Wires the engine into a bolt ``AsyncApp`` (:attr:`app`).
 
     Args:
         engine: the core.
-        client: the Web API client (see :func:`web_client`).
+        client: the Web API client (see :func:`adapters.slack.client.web_client`).
         signing_secret: verifies HTTP requests (bad, missing or older than 5 minutes get
             401, before any parsing); "" in Socket Mode, where requests are not signed.
         dedupe: remembers event ids so retries are dropped (default: in memory).
@@ -214,23 +106,16 @@ class SlackAdapter:
         outbox_lease: float = LEASE,
         outbox_every: float = EVERY,
     ) -> None:
-        self.engine = engine
-        self.client = client
+        super().__init__(
+            engine,
+            client=client,
+            pacer=pacer,
+            outbox_lease=outbox_lease,
+            outbox_every=outbox_every,
+        )
         #: Checked by :func:`adapters.slack.runner.events_app` before bolt parses a body.
         self.signing_secret = signing_secret
         self.dedupe: DedupeStore = dedupe if dedupe is not None else MemoryDedupe()
-        self.pacer = pacer if pacer is not None else ChannelPacer()
-        self._jobs: dict[asyncio.Task[None], _Job] = {}
-        self._accepting = True
-        self._closed = False
-        self.outbox = Outbox.of(
-            engine.store,
-            parse.PLATFORM,
-            lease=outbox_lease,
-            every=outbox_every,
-            metrics=engine.metrics,
-        )
-        self._sweeper: asyncio.Task[None] | None = None
         self._rendered = functools.lru_cache(maxsize=RENDERED_CACHE)(self._one_shot)
         bolt_log = logging.getLogger("slack_bolt")
         bolt_log.addFilter(_quiet_token_warning)
@@ -329,50 +214,6 @@ class SlackAdapter:
     async def _converse(self, key: ConversationKey, text: str, dest: Destination) -> None:
         await self._turn(Incoming(key=key, text=text), dest)
 
-    async def _turn(
-        self,
-        incoming: Incoming,
-        dest: Destination,
-        *,
-        update_ts: str = "",
-        replace_ephemeral: bool = False,
-    ) -> None:
-        """Run one turn and deliver its replies; they are owed in the outbox from before the
-        engine changes the session until the last one is out (:mod:`bot.outbox`)."""
-        owing = None
-        if self.outbox is not None:
-            key = incoming.key
-            payload = {
-                "key": {
-                    "workspace": key.workspace,
-                    "channel": key.channel,
-                    "thread": key.thread,
-                    "user": key.user,
-                },
-                "text": incoming.text,
-                "action": incoming.action,
-                "dest": asdict(dest),
-                "update_ts": update_ts,
-                "replace": replace_ephemeral,
-                "messages": None,
-                "sent": 0,
-            }
-            owing = await self.outbox.owe(payload, session=key.as_string())
-            self._note(owing)
-        try:
-            replies = await self.engine.handle(incoming)
-            await self._deliver(
-                dest, replies, update_ts=update_ts, replace_ephemeral=replace_ephemeral, owing=owing
-            )
-        except Exception:
-            await self._settle(owing)  # the apology follows; a retry would fail the same way
-            raise
-
-    async def _settle(self, owing: Owed | None) -> None:
-        """Cross ``owing`` out of the outbox: delivered, or never deliverable."""
-        if owing is not None and self.outbox is not None:
-            await self.outbox.done(owing)
-
     async def _continue_thread(self, key: ConversationKey, text: str, dest: Destination) -> None:
         if await self.engine.has_active_flow(key):
             await self._converse(key, text, dest)
@@ -466,7 +307,7 @@ class SlackAdapter:
             summary = f"{day}: {ranked}\n{last.based_on}"
         await self.client.views_publish(user_id=user, view=home_view(self.usage(), summary))
 
-    # ---- rendering and sending ------------------------------------------------------------
+    # ---- help and one-shot answers --------------------------------------------------------
 
     def usage(self) -> Reply:
         """The core's help with a paragraph on how to reach the bot in Slack."""
@@ -487,275 +328,6 @@ class SlackAdapter:
         for i, reply in enumerate(replies):
             out += render(reply, extra_buttons=extra if i == 0 else ())
         return replies[0].intent, tuple(out)
-
-    async def _deliver(
-        self,
-        dest: Destination,
-        replies: Sequence[Reply],
-        *,
-        update_ts: str = "",
-        replace_ephemeral: bool = False,
-        owing: Owed | None = None,
-    ) -> None:
-        share = [] if dest.ephemeral or dest.channel.startswith("D") else [(SHARE_LABEL, SHARE)]
-        messages: list[Message] = []
-        for reply in fold_notices(replies):
-            extra = share if reply.kind in ("answer", "recommendation") else []
-            owner = dest.user if parse.is_user_id(dest.user) and reply.choices else ""
-            messages += render(reply, extra_buttons=extra, owner=owner)
-        await self._send(
-            dest, messages, update_ts=update_ts, replace_ephemeral=replace_ephemeral, owing=owing
-        )
-
-    async def _send(
-        self,
-        dest: Destination,
-        messages: Sequence[Message],
-        *,
-        update_ts: str = "",
-        replace_ephemeral: bool = False,
-        owing: Owed | None = None,
-    ) -> None:
-        """Post ``messages`` in order. With ``owing`` (an outbox entry this process holds),
-        record them and, before each, that the ones before went out and the entry is still
-        ours; cross it out after the last, or when Slack refuses one (the apology follows)."""
-        first = 0
-        if owing is not None:
-            if owing.payload.get("messages") is None:
-                owing.payload["messages"] = list(messages)
-            first = int(owing.payload.get("sent", 0))
-        try:
-            for i, message in enumerate(messages):
-                if i < first:
-                    continue
-                if owing is not None and not await self._still_owed(owing, sent=i):
-                    return
-                if dest.ephemeral:
-                    await self._respond(
-                        dest.response_url, message, replace=replace_ephemeral and i == 0
-                    )
-                elif i == 0 and update_ts:
-                    await self.client.chat_update(
-                        channel=dest.channel,
-                        ts=update_ts,
-                        text=message["text"],
-                        blocks=message["blocks"],
-                    )
-                else:
-                    await self._post(dest.channel, dest.thread_ts, message)
-        except Exception:
-            await self._settle(owing)  # Slack refused it: the apology follows
-            raise
-        await self._settle(owing)  # delivered
-
-    async def _still_owed(self, owing: Owed, *, sent: int) -> bool:
-        """Save the entry with ``sent`` messages out; False when another replica took it."""
-        assert self.outbox is not None
-        owing.payload["sent"] = sent
-        if await self.outbox.save(owing):
-            return True
-        _log.info("outbox %s taken over by another replica; it delivers the rest", owing.id)
-        return False
-
-    async def _post(self, channel: str, thread_ts: str, message: Message) -> Any:
-        await self.pacer.wait(channel)
-        return await self.client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts or None,
-            text=message["text"],
-            blocks=message["blocks"],
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-
-    async def _respond(self, url: str, message: Message, *, replace: bool = False) -> None:
-        if not url:
-            raise ValueError("no response_url to answer an ephemeral message")
-        hook = AsyncWebhookClient(url, retry_handlers=retry_handlers())
-        response = await hook.send(
-            text=message["text"],
-            blocks=message["blocks"],
-            response_type="ephemeral",
-            replace_original=replace,
-        )
-        if response.status_code >= 400:
-            raise RuntimeError(f"response_url answered HTTP {response.status_code}")
-
-    # ---- tasks and failures ---------------------------------------------------------------
-
-    def _failed(self, where: str) -> Message:
-        incident = new_incident()
-        self.engine.metrics.error("incident")
-        _log.exception("incident %s: %s failed", incident, where, extra={"incident": incident})
-        return apology(incident)
-
-    def _spawn(self, work: Coroutine[Any, Any, None], dest: Destination | None) -> None:
-        name = str(getattr(work, "__qualname__", "work"))
-        job = _Job(name.rsplit(".", 1)[-1].lstrip("_"), dest)
-        if self._closed:
-            work.close()
-            _log.warning("after shutdown, reply not delivered: %s", job)
-            return
-        task = asyncio.create_task(self._guarded(work, dest))
-        self._jobs[task] = job
-        task.add_done_callback(self._forget)
-
-    def _forget(self, task: asyncio.Task[None]) -> None:
-        self._jobs.pop(task, None)
-
-    def _note(self, owing: Owed | None) -> None:
-        """Name the outbox entry of the running job, for the shutdown log."""
-        task = asyncio.current_task()
-        job = self._jobs.get(task) if task is not None else None
-        if job is not None and owing is not None:
-            job.outbox = owing.id
-
-    def start(self) -> None:
-        """Deliver what the outbox owes: now (replies a crashed or stopped process left), then
-        every ``outbox_every`` seconds, alongside the other replicas. Needs a running event
-        loop; :meth:`shutdown` stops it. Does nothing when the store keeps no outbox."""
-        if self.outbox is not None and self._sweeper is None:
-            self._sweeper = asyncio.create_task(self.outbox.run(self._recover), name="outbox")
-
-    def _recover(self, owed: Owed) -> None:
-        try:
-            dest = Destination(**owed.payload["dest"])
-        except (KeyError, TypeError):
-            _log.warning("outbox: dropped %s, not a Slack entry this version can read", owed.id)
-            assert self.outbox is not None
-            self._spawn(self.outbox.done(owed), None)
-            return
-        self._spawn(self._redeliver(owed, dest), dest)
-
-    async def _redeliver(self, owed: Owed, dest: Destination) -> None:
-        """Deliver an entry claimed from the outbox: its messages from the first not sent, or,
-        when the turn never got as far as its replies, the turn run again if it was never
-        saved (see :mod:`bot.outbox`)."""
-        try:
-            await self._redeliver_turn(owed, dest)
-        except Exception:
-            await self._settle(owed)
-            raise
-
-    async def _redeliver_turn(self, owed: Owed, dest: Destination) -> None:
-        assert self.outbox is not None
-        self._note(owed)
-        p = owed.payload
-        update_ts, replace_ephemeral = str(p.get("update_ts", "")), bool(p.get("replace"))
-        if p.get("messages") is not None:
-            await self._send(
-                dest,
-                p["messages"],
-                update_ts=update_ts,
-                replace_ephemeral=replace_ephemeral,
-                owing=owed,
-            )
-            return
-        key = ConversationKey(platform=parse.PLATFORM, **p["key"])
-        unchanged = await self.outbox.unchanged(owed, session=key.as_string())
-        if unchanged is None:  # the store is down: try again once the lease runs out
-            self.outbox.let_go(owed)
-            return
-        if not unchanged:
-            _log.warning(
-                "outbox %s: the turn was saved but its replies were lost before they were "
-                "recorded; not run twice. Not delivered: %s",
-                owed.id,
-                _Job("turn", dest),
-            )
-            await self.outbox.done(owed)
-            return
-        incoming = Incoming(key=key, text=str(p.get("text", "")), action=str(p.get("action", "")))
-        replies = await self.engine.handle(incoming)
-        await self._deliver(
-            dest, replies, update_ts=update_ts, replace_ephemeral=replace_ephemeral, owing=owed
-        )
-
-    async def _guarded(self, work: Coroutine[Any, Any, None], dest: Destination | None) -> None:
-        try:
-            await work
-        except Exception:
-            message = self._failed("Slack handler")
-            if dest is None:
-                return
-            try:
-                await self._send(dest, [message])
-            except Exception:
-                _log.exception("could not deliver the apology")
-
-    @property
-    def in_flight(self) -> int:
-        """Tasks started after an ack that have not finished."""
-        return len(self._jobs)
-
-    @property
-    def accepting(self) -> bool:
-        """False once shutdown began (:meth:`stop_accepting`); requests then get 503."""
-        return self._accepting
-
-    def stop_accepting(self) -> None:
-        """Refuse every request from now on with 503 (Slack sends it again, to a replica that
-        is up); work already acked goes on. Idempotent."""
-        self._accepting = False
-
-    async def drain(self, timeout: float = 10.0) -> bool:
-        """Wait up to ``timeout`` seconds for work started after acks to finish, including work
-        started meanwhile. Returns True when none is left."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while self._jobs:
-            left = deadline - loop.time()
-            if left <= 0:
-                return False
-            await asyncio.wait(set(self._jobs), timeout=left)
-        return True
-
-    async def shutdown(self, timeout: float = 10.0) -> None:
-        """Stop for good within ``timeout`` seconds: refuse new requests, stop claiming from
-        the outbox, give work in flight what the steps after it leave of ``timeout``, then
-        cancel what is left, logging at WARNING each reply not delivered (the kind of work,
-        the channel, thread and user ids and its outbox entry; never text or tokens). Entries
-        still owed are released, so another replica delivers them at its next sweep. Never
-        raises."""
-        self.stop_accepting()
-        reserve = 2 * CANCEL_SECONDS
-        if self.outbox is not None:
-            self.outbox.stop_claiming()
-            reserve += self.outbox.timeout
-        finished = await self.drain(max(0.0, timeout - reserve))
-        self._closed = True
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            await asyncio.wait({self._sweeper}, timeout=CANCEL_SECONDS)
-        if not finished:
-            left = dict(self._jobs)
-            for task, job in left.items():
-                _log.warning("shutdown: reply not delivered in time: %s", job)
-                task.cancel()
-            await asyncio.wait(left, timeout=CANCEL_SECONDS)
-        if self.outbox is not None:
-            await self.outbox.release()
-
-
-@dataclass(slots=True)
-class _Job:
-    """What a task started after an ack owes, for the log when it cannot finish: ``what`` is
-    the work (converse, act, ...); ``outbox`` the id of its outbox entry, if any."""
-
-    what: str
-    dest: Destination | None
-    outbox: str = ""
-
-    def __str__(self) -> str:
-        d = self.dest
-        where = (
-            "no channel"
-            if d is None
-            else f"channel {d.channel or '-'} thread {d.thread_ts or '-'} user {d.user or '-'}"
-            + (" (ephemeral)" if d.ephemeral else "")
-        )
-        kept = f"; still owed in the outbox as {self.outbox}" if self.outbox else ""
-        return f"{self.what} for {where}{kept}"
 
 
 def _mrkdwn(text: str) -> list[dict[str, Any]]:

@@ -27,7 +27,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from adapters.ops import listen
 from adapters.slack import parse
-from adapters.slack.app import SlackAdapter, web_client
+from adapters.slack.app import SlackAdapter
+from adapters.slack.client import web_client
 from bot.config import Settings
 from bot.dedupe import DedupeStore
 from bot.engine import Engine

@@ -13,7 +13,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.slack.app import SlackAdapter, web_client
+from adapters.slack.app import SlackAdapter
+from adapters.slack.client import web_client
 from adapters.slack.pacing import ChannelPacer
 from bot.engine import Engine
 from bot.knowledge import KnowledgeBase
@@ -375,7 +376,7 @@ async def test_a_failing_handler_apologises_with_an_incident_id(
 
     real = slack.adapter.engine.handle
     monkeypatch.setattr(slack.adapter.engine, "handle", broken)
-    with caplog.at_level(logging.ERROR, logger="adapters.slack.app"):
+    with caplog.at_level(logging.ERROR, logger="adapters.slack"):
         event = mention(f"<@{BOT_USER}> flask vs django")
         assert await slack.event(event) == 200
     [apology] = slack.fake.of("chat.postMessage")

@@ -22,7 +22,8 @@ import aiohttp
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.slack.app import SlackAdapter, web_client
+from adapters.slack.app import SlackAdapter
+from adapters.slack.client import web_client
 from adapters.slack.pacing import ChannelPacer
 from adapters.slack.runner import EVENTS_PATH, SlackConfig
 from adapters.slack.runner import serve as serve_slack

@@ -23,7 +23,8 @@ from slack_sdk.models.blocks import (
 )
 
 from adapters.slack import render as r
-from adapters.slack.app import SlackAdapter, web_client
+from adapters.slack.app import SlackAdapter
+from adapters.slack.client import web_client
 from adapters.slack.pacing import ChannelPacer
 from bot.engine import Engine, Incoming
 from bot.knowledge import KnowledgeBase

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from slack_bolt.request.internals import parse_body as bolt_parse_body
 
 from adapters.slack import parse
-from adapters.slack.app import SlackAdapter, web_client
+from adapters.slack.app import SlackAdapter
+from adapters.slack.client import web_client
 from adapters.slack.pacing import ChannelPacer
 from bot.engine import Engine
 from bot.knowledge import KnowledgeBase

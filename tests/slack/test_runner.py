@@ -12,7 +12,8 @@ import aiohttp
 import pytest
 
 from adapters.cli import main
-from adapters.slack.app import SlackAdapter, web_client
+from adapters.slack.app import SlackAdapter
+from adapters.slack.client import web_client
 from adapters.slack.pacing import ChannelPacer
 from adapters.slack.runner import EVENTS_PATH, SlackConfig, check, serve
 from bot.config import Settings
