@@ -80,7 +80,7 @@ def decision_record(
         for sign, reasons in (("For", r.pros), ("Against", r.cons)):
             for x in reasons:
                 out.append(
-                    f'   - {sign}: {x.trait_label}, because of "{x.cause_label}": '
+                    f'   - {sign}: {x.trait_label}, because of "{x.cause_tags}": '
                     f"{x.why} [{', '.join(x.sources)}]"
                 )
                 used += x.sources
