@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
+
+from cachetools import TLRUCache
 
 from bot.errors import StoreUnavailable
 
@@ -46,8 +47,18 @@ class DedupeStore(Protocol):
         ...
 
 
+def _expires(key: str, ttl: float, now: float) -> float:
+    """When an id recorded at ``now`` for ``ttl`` seconds is forgotten (TLRUCache's ``ttu``)."""
+    return now + ttl
+
+
 class MemoryDedupe:
     """A :class:`DedupeStore` in one process, bounded to ``max_keys`` entries (oldest go first).
+
+    A :class:`cachetools.TLRUCache` of id -> ttl: each id expires ``ttl`` seconds after it was
+    recorded (its own ttl, so :meth:`first_time`'s argument holds), expired ids are dropped on
+    the next write, and when ``max_keys`` are held the least recently recorded goes first (a
+    membership test does not count as use).
 
     Args:
         max_keys: most ids kept; at Slack's retry window this is far more than one app sees.
@@ -57,23 +68,13 @@ class MemoryDedupe:
     def __init__(
         self, *, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._max = max_keys
-        self._clock = clock
+        self._seen: TLRUCache[str, float, float] = TLRUCache(max_keys, _expires, clock)
 
     async def first_time(self, key: str, ttl: float = DEFAULT_DEDUPE_TTL) -> bool:
         """See :meth:`DedupeStore.first_time`."""
-        now = self._clock()
-        while self._seen:
-            oldest, expires = next(iter(self._seen.items()))
-            if expires > now and len(self._seen) < self._max:
-                break
-            del self._seen[oldest]
-        known = self._seen.get(key)
-        if known is not None and known > now:
+        if key in self._seen:  # False once its ttl has passed
             return False
-        self._seen[key] = now + ttl
-        self._seen.move_to_end(key)
+        self._seen[key] = ttl
         return True
 
     async def close(self) -> None:

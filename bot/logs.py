@@ -54,10 +54,10 @@ class ContextFilter(logging.Filter):
         return True
 
 
-class _Text(logging.Formatter):
-    """:data:`TEXT_FORMAT` with ISO 8601 UTC times (see :data:`TIME_FORMAT`)."""
+class _IsoTimes(logging.Formatter):
+    """A formatter whose ``%(asctime)s`` is ISO 8601 in UTC (see :data:`TIME_FORMAT`)."""
 
-    converter = time.gmtime
+    converter = staticmethod(time.gmtime)
     default_time_format = TIME_FORMAT
     default_msec_format = MSEC_FORMAT
 
@@ -67,12 +67,9 @@ def _json_formatter() -> logging.Formatter:
     Imported here, so text logging (the console, ``advisor ask``) never loads it."""
     from pythonjsonlogger.json import JsonFormatter
 
-    class Json(JsonFormatter):
-        # python-json-logger formats "time" with logging.Formatter.formatTime, so these apply.
-        converter = time.gmtime
-        default_time_format = TIME_FORMAT
-        default_msec_format = MSEC_FORMAT
-
+    # python-json-logger fills "time" through logging.Formatter.formatTime, which reads the
+    # time attributes _IsoTimes sets (they come before logging.Formatter's in the MRO).
+    class Json(JsonFormatter, _IsoTimes):
         def add_fields(
             self,
             log_data: dict[str, object],
@@ -103,7 +100,7 @@ def configure(fmt: str, level: str, stream: TextIO) -> None:
     if fmt == "json":
         handler.setFormatter(_json_formatter())
     else:
-        handler.setFormatter(_Text(TEXT_FORMAT))
+        handler.setFormatter(_IsoTimes(TEXT_FORMAT))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from adapters.cli import _parser
+from bot.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -37,10 +38,30 @@ TOKEN_LIKE = re.compile(
     r"xox[abposr]-\d|xapp-\d|\b[0-9a-f]{32}\b|[\w-]{23,28}\.[\w-]{6,7}\.[\w-]{27,}"
 )
 _MEMORY_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "K": 10**3, "M": 10**6, "G": 10**9}
+#: A setting in deploy/.env.example: commented out, ``# NAME=value``.
+SETTING = re.compile(r"^# ([A-Z][A-Z0-9_]+)=(.*)$", re.M)
+#: Settings whose line in .env.example shows an example, not the default: the default is
+#: computed (paths), empty (tokens, URLs) or a mode (one Discord connection).
+EXAMPLE_NOT_DEFAULT = {
+    "ADVISOR_KNOWLEDGE_DIR",
+    "ADVISOR_SEEDS_DIR",
+    "ADVISOR_CACHE_DIR",
+    "ADVISOR_REDIS_URL",
+    "ADVISOR_DB",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_API_URL",
+    "DISCORD_TOKEN",
+    "DISCORD_GUILD_ID",
+    "ADVISOR_DISCORD_API_BASE",
+    "ADVISOR_DISCORD_GATEWAY",
+    "ADVISOR_DISCORD_SHARDS",
+}
 
 
 def _example_value(name: str) -> str:
-    match = re.search(rf"^{name}=(.*)$", ENV_EXAMPLE, re.M)
+    match = re.search(rf"^# {name}=(.*)$", ENV_EXAMPLE, re.M)
     assert match, f"{name} missing from deploy/.env.example"
     return match.group(1).strip()
 
@@ -334,6 +355,37 @@ def test_the_deployment_takes_slack_secrets_from_the_secret_and_shares_redis() -
     assert url.port in {p["port"] for p in service["spec"]["ports"]}
 
 
+def _redis_size(text: str) -> int:
+    """A redis.conf size such as ``192mb`` -> bytes (``mb`` is 1024², ``m`` is 10⁶)."""
+    match = re.fullmatch(r"(\d+)(kb|mb|gb|k|m|g)?", text.lower())
+    assert match, text
+    number, unit = match.groups()
+    scale = {"k": 10**3, "m": 10**6, "g": 10**9, "kb": 2**10, "mb": 2**20, "gb": 2**30}
+    return int(number) * (scale[unit] if unit else 1)
+
+
+def test_redis_keeps_its_append_only_file_on_a_persistent_volume() -> None:
+    """Sessions, owed replies and retry ids outlive the Redis pod, on any node."""
+    redis = _one("Deployment", "framework-advisor-redis")
+    pod = redis["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    program, *args = container["args"]
+    assert program == "redis-server"
+    option = dict(zip(args[::2], args[1::2], strict=True))
+    assert option["--appendonly"] == "yes"
+    assert option["--appendfsync"] in ("everysec", "always")
+    assert option.get("--dir", "/data") == "/data", "the redis image's working directory"
+    [mount] = [m for m in container["volumeMounts"] if m["mountPath"] == "/data"]
+    [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert "emptyDir" not in volume, "an emptyDir dies with the pod"
+    claim = _one("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert redis["spec"]["strategy"]["type"] == "Recreate", "the old pod lets go of the volume"
+    # An AOF rewrite writes the new file beside the old one: room for the data twice over.
+    storage = _memory(claim["spec"]["resources"]["requests"]["storage"])
+    assert storage >= 2 * _redis_size(option["--maxmemory"])
+
+
 def test_the_service_sends_port_80_to_slack_and_keeps_the_ops_port() -> None:
     deployment, _, container = _advisor()
     service = _one("Service", "framework-advisor")
@@ -419,14 +471,50 @@ def test_every_variable_in_deploy_files_and_readme_is_in_env_example() -> None:
     ]
     names = set(VARIABLE.findall("\n".join([*texts, README])))
     assert {"ADVISOR_REDIS_URL", "ADVISOR_OPS_PORT", "SLACK_SIGNING_SECRET"} <= names
-    missing = [n for n in sorted(names) if not re.search(rf"^{n}=", ENV_EXAMPLE, re.M)]
-    assert missing == []
+    settings = {name for name, _ in SETTING.findall(ENV_EXAMPLE)}
+    assert sorted(names - settings) == []
 
 
 def test_every_variable_in_env_example_is_in_the_readme_table() -> None:
     section = README[README.index("## Configuration") :]
     section = section[: section.index("\n## ")]
-    names = re.findall(r"^([A-Z][A-Z0-9_]+)=", ENV_EXAMPLE, re.M)
+    names = [name for name, _ in SETTING.findall(ENV_EXAMPLE)]
     assert {"ADVISOR_STORE", "ADVISOR_LOG_FORMAT", "ADVISOR_DISCORD_SHARDS"} <= set(names)
     missing = [n for n in names if not re.search(rf"^\|.*`{n}`", section, re.M)]
     assert missing == []
+
+
+def test_env_example_sets_nothing_so_an_env_file_blanks_nothing() -> None:
+    """``docker run --env-file`` and compose's ``env_file`` set an uncommented ``NAME=`` to
+    empty, replacing the image's value: every setting stays commented out, once each."""
+    for line in ENV_EXAMPLE.splitlines():
+        assert not line.strip() or line.startswith("#"), line
+    names = [name for name, _ in SETTING.findall(ENV_EXAMPLE)]
+    assert len(names) == len(set(names)) >= 20
+    assert not re.search(r"^#\s*[A-Z][A-Z0-9_]+=\s*$", ENV_EXAMPLE, re.M), "show a value"
+
+
+def test_env_example_shows_each_default_or_a_valid_example() -> None:
+    """Uncommenting a line as it stands is accepted, and changes nothing unless the line is an
+    example (:data:`EXAMPLE_NOT_DEFAULT`): the values shown are the code's defaults."""
+    defaults = Settings.from_env({})
+    settings = dict(SETTING.findall(ENV_EXAMPLE))
+    assert EXAMPLE_NOT_DEFAULT <= settings.keys()
+    for name, value in settings.items():
+        uncommented = Settings.from_env({name: value})  # a ConfigError names the variable
+        assert uncommented == defaults or name in EXAMPLE_NOT_DEFAULT, (name, value)
+    shown = {n: v for n, v in settings.items() if n not in EXAMPLE_NOT_DEFAULT}
+    assert {"ADVISOR_OPS_PORT", "ADVISOR_HTTP_PORT", "ADVISOR_SESSION_TTL"} <= shown.keys()
+
+
+def test_env_example_says_what_each_deploy_must_set() -> None:
+    header = ENV_EXAMPLE[: ENV_EXAMPLE.index("\n\n# ")]
+    must = {
+        "Slack, HTTP mode": {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"},
+        "Slack, Socket Mode": {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"},
+        "Discord": {"DISCORD_TOKEN"},
+    }
+    for mode, names in must.items():
+        [line] = [line for line in header.splitlines() if line.startswith(f"#   {mode}:")]
+        assert set(VARIABLE.findall(line)) == names, line
+    assert "bot.knowledge_data" in ENV_EXAMPLE and "source tree" not in ENV_EXAMPLE

@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -149,6 +151,48 @@ def test_text_logs_show_the_context_in_brackets() -> None:
         for h in saved:
             root.addHandler(h)
     assert stream.getvalue().rstrip().endswith("x: hello [platform=discord]")
+
+
+#: What a line logged at 21:16:13.913 UTC on 21 November 2026 shows as its time.
+ISO_EXAMPLE = "2026-11-21T21:16:13.913+00:00"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_log_times_are_iso_8601_in_utc_whatever_the_local_zone(
+    fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = datetime(2026, 11, 21, 21, 16, 13, 913_000, tzinfo=UTC)
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", None, None)
+    record.created, record.msecs = made.timestamp(), 913.0
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # +05:30: a local time would show
+    time.tzset()
+    try:
+        logs.configure(fmt, "INFO", stream)
+        [handler] = root.handlers
+        handler.handle(record)
+        before = datetime.now(UTC)
+        logging.getLogger("x").info("now")
+        after = datetime.now(UTC)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+        for h in root.handlers[:]:
+            root.removeHandler(h)
+        for h in saved[0]:
+            root.addHandler(h)
+        root.setLevel(saved[1])
+    lines = stream.getvalue().splitlines()
+    if fmt == "json":
+        times = [json.loads(line)["time"] for line in lines]
+    else:
+        times = [line.split(" ", 1)[0] for line in lines]
+    assert times[0] == ISO_EXAMPLE
+    now = datetime.fromisoformat(times[1])
+    assert now.utcoffset() == timedelta(0)
+    assert before - timedelta(milliseconds=1) <= now <= after, "milliseconds, truncated"
 
 
 @pytest.mark.parametrize(

@@ -60,4 +60,4 @@ def test_env_example_documents_every_slack_variable() -> None:
     names = set(re.findall(r'"((?:SLACK|ADVISOR|DISCORD)_[A-Z_]+)"', code))
     assert {"SLACK_BOT_TOKEN", "ADVISOR_HTTP_PORT", "SLACK_API_URL"} <= names
     for name in names:
-        assert re.search(rf"^{name}=", example, re.M), name
+        assert re.search(rf"^# {name}=", example, re.M), name  # commented out: see test_deploy
