@@ -244,7 +244,8 @@ class Outbox:
         kept = await self._call(
             "renew", self.store.outbox_renew(self.kind, ids, due=due, owner=self.owner), ids
         )
-        lost = set(ids) - set(kept)
+        # An entry delivered (and deleted) while the store renewed the rest is not lost.
+        lost = (set(ids) - set(kept)) & self.held
         if lost:
             _log.warning("outbox: %d entries taken over by another process", len(lost))
             self.held -= lost

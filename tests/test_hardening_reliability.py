@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -180,3 +182,28 @@ async def test_the_outbox_gives_up_quickly_on_a_hung_redis(own_redis: RedisServe
         assert counted in metrics.exposition().decode()
     finally:
         await store.close()
+
+
+async def test_an_entry_delivered_while_its_lease_is_renewed_is_not_reported_lost(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # bench_serve: "outbox: N entries taken over by another process" with one process, when a
+    # delivery finished (and deleted its entry) while the renewal was waiting for the store.
+
+    store = MemoryStore()
+    outbox = Outbox(store, "slack", lease=10)
+    owed = await outbox.owe({"reply": 1}, session="s")
+    assert owed is not None
+    renew_store = store.outbox_renew
+    delivered = asyncio.Event()
+
+    async def slow_renew(*args: Any, **kwargs: Any) -> Any:
+        await outbox.done(owed)  # the delivery finishes (and deletes) before the renewal runs
+        delivered.set()
+        return await renew_store(*args, **kwargs)
+
+    store.outbox_renew = slow_renew  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="bot.outbox"):
+        await outbox.renew()
+    assert delivered.is_set() and owed.id not in outbox.held
+    assert "taken over" not in caplog.text
