@@ -8,7 +8,10 @@ Every timed question is new to the process: the questions are generated from tem
 paraphrase set and the framework names, each asked exactly once on a fresh engine, so neither
 the understanding cache nor the answer cache can serve it. Cache hits are timed apart, by asking
 a sample again, and printed on their own line. Each section prints its ratio to its anchor, a
-trivial ``Engine.answer_once("help")`` cache hit timed in the same run.
+trivial engine call timed in the same run: ``Engine.help()`` on the shipped knowledge, the
+usage reply, which no cache keeps (a cache hit, under a microsecond, is mostly the timer's own
+cost); the synthetic section uses the same anchor. The knowledge is read without the pickle
+cache (``load`` with no ``cache_dir``).
 """
 
 from __future__ import annotations
@@ -82,15 +85,21 @@ def fresh_questions(names: list[str], count: int, seed: int = 7) -> list[str]:
     return list(out)[:count]
 
 
-def measure(kb: KnowledgeBase, questions: list[str]) -> tuple[list[float], list[float], float]:
-    """(first-time seconds per question, cache-hit seconds, anchor seconds) on a fresh engine."""
+def help_time(kb: KnowledgeBase) -> float:
+    """The anchor: median seconds of 200 :meth:`Engine.help` calls on a fresh engine."""
     engine = Engine(kb)
-    engine.answer_once("help")
+    engine.help()
     anchor = []
     for _ in range(200):
         start = time.perf_counter()
-        engine.answer_once("help")
+        engine.help()
         anchor.append(time.perf_counter() - start)
+    return percentile(anchor, 50)
+
+
+def measure(kb: KnowledgeBase, questions: list[str]) -> tuple[list[float], list[float]]:
+    """(first-time seconds per question, cache-hit seconds) on a fresh engine."""
+    engine = Engine(kb)
     cold = []
     for q in questions:
         start = time.perf_counter()
@@ -101,15 +110,18 @@ def measure(kb: KnowledgeBase, questions: list[str]) -> tuple[list[float], list[
         start = time.perf_counter()
         engine.answer_once(q)
         warm.append(time.perf_counter() - start)
-    return cold, warm, percentile(anchor, 50)
+    return cold, warm
 
 
-def report(label: str, kb: KnowledgeBase, questions: list[str]) -> None:
-    cold, warm, anchor = measure(kb, questions)
+def report(label: str, kb: KnowledgeBase, questions: list[str], anchor: float) -> None:
+    cold, warm = measure(kb, questions)
     print(summary(f"{label}: unseen questions", cold))
     print(summary(f"{label}: cache hits (apart)", warm))
-    p99 = percentile(cold, 99)
-    print(f"{label}: p99 / anchor (a cache hit, {anchor * 1e6:.1f} us) = {p99 / anchor:,.0f}x")
+    p99, hit = percentile(cold, 99), percentile(warm, 50)
+    print(
+        f"{label}: unseen p99 / anchor (Engine.help(), {anchor * 1e6:.1f} us) = "
+        f"{p99 / anchor:,.1f}x; cache-hit median / anchor = {hit / anchor:.3f}x"
+    )
 
 
 #: Hostile 100,000-character messages (issue 14): NFKC expands U+FDFA 18 times.
@@ -162,7 +174,8 @@ def main() -> None:
     kb = load(DEFAULT_KNOWLEDGE_DIR)
     names = [f.name for f in kb.frameworks.values()]
     print(f"claim index build, shipped knowledge: {build_time(kb) * 1000:.1f} ms (budget 50 ms)")
-    report(f"shipped ({len(kb.frameworks)} frameworks)", kb, fresh_questions(names, 2000))
+    anchor = help_time(kb)
+    report(f"shipped ({len(kb.frameworks)} frameworks)", kb, fresh_questions(names, 2000), anchor)
     report_hostile(kb)
     with tempfile.TemporaryDirectory() as tmp:
         synthetic = synthetic_knowledge(Path(tmp) / "k", 1000)
@@ -175,6 +188,7 @@ def main() -> None:
             f"synthetic ({len(big.frameworks)} frameworks)",
             big,
             fresh_questions(names + synthetic, 1000, seed=11),
+            anchor,
         )
 
 

@@ -7,12 +7,19 @@ tuned on (dev3 and dev4 were earlier held-out sets, reported once, then tuned on
 is only reported (its misses are printed only with ``--show heldout``). Each case is a question as
 people write it with the expected behaviour of ``advisor ask --json`` (format: README.md there).
 ``tests/test_understanding.py`` fails when either half drops below its floor.
+
+Accuracy does not depend on the caches (an answer is a function of the text). The time of each
+answer is printed too, on one engine: a question's first ask (new to the process) apart from
+its repeats in later halves (cache hits), with the ratio to a trivial engine call timed in the
+same run (``Engine.help()``, which no cache keeps).
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import statistics
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from benchmarks.common import percentile, summary
 from bot.config import DEFAULT_KNOWLEDGE_DIR
 from bot.engine import Engine
 from bot.knowledge import load
@@ -31,12 +39,14 @@ HALVES = ("dev", "dev2", "dev3", "dev4", "heldout")
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """One case's result: ``problems`` is empty when every check passed."""
+    """One case's result: ``problems`` is empty when every check passed; ``seconds`` is how
+    long :meth:`Engine.answer_once` took."""
 
     case: Mapping[str, Any]
     intent: str
     frameworks: tuple[str, ...]
     problems: tuple[str, ...]
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -51,7 +61,9 @@ def load_cases(half: str) -> list[dict[str, Any]]:
 
 def check(engine: Engine, case: Mapping[str, Any]) -> Outcome:
     """Run one case through :meth:`Engine.answer_once` and apply its checks."""
+    start = time.perf_counter()
     replies = engine.answer_once(str(case["q"]))
+    seconds = time.perf_counter() - start
     first = replies[0]
     by_name = {f.name: f.id for f in engine.kb.frameworks.values()}
     fws = tuple(by_name.get(n, n) for n in first.frameworks)
@@ -77,7 +89,7 @@ def check(engine: Engine, case: Mapping[str, Any]) -> Outcome:
     for word in _as_list(case.get("words")):
         if not any(alt.strip().lower() in text for alt in str(word).split("|")):
             problems.append(f"no {word!r} in the reply")
-    return Outcome(case, first.intent, fws, tuple(problems))
+    return Outcome(case, first.intent, fws, tuple(problems), seconds)
 
 
 def _as_list(value: Any) -> list[str]:
@@ -126,6 +138,32 @@ def misses(outcomes: Iterable[Outcome]) -> str:
     )
 
 
+def timing(engine: Engine, outcomes: Iterable[Outcome]) -> str:
+    """Answer times: first asks and repeats (cache hits) apart, with their ratio to a median
+    :meth:`Engine.help` call timed now."""
+    seen: set[str] = set()
+    first: list[float] = []
+    repeat: list[float] = []
+    for o in outcomes:
+        q = str(o.case["q"])
+        (repeat if q in seen else first).append(o.seconds)
+        seen.add(q)
+    anchor = []
+    for _ in range(200):
+        start = time.perf_counter()
+        engine.help()
+        anchor.append(time.perf_counter() - start)
+    base = statistics.median(anchor)
+    lines = [summary("answer time, first ask of a question", first)]
+    if repeat:
+        lines.append(summary("answer time, repeated question (cache hit)", repeat))
+    lines.append(
+        f"first ask p99 / anchor (Engine.help(), {base * 1e6:.1f} us) = "
+        f"{percentile(first, 99) / base:.1f}x"
+    )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--show", choices=HALVES, help="print the misses of this half")
@@ -136,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     engine = Engine(load(DEFAULT_KNOWLEDGE_DIR))
     outcomes = {h: evaluate(engine, h) for h in HALVES if args.only in (None, h)}
     print(table({h: accuracy(o) for h, o in outcomes.items()}))
+    print(timing(engine, (o for h in outcomes.values() for o in h)))
     if args.show and args.show in outcomes:
         print(f"\nmisses ({args.show}):\n" + misses(outcomes[args.show]))
 
