@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.knowledge import Figure, Framework, KnowledgeBase, KnownError
+from bot.knowledge import Figure, Framework, KnowledgeBase, KnownError, fast_pickle
 from bot.text import STOPWORDS, stem, words
 
 _BUILTIN_TOPICS = {
@@ -26,6 +26,7 @@ _METRIC_LABEL = {
 }
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Item:
     """A retrievable statement about a framework, with the section it came from."""

@@ -23,9 +23,9 @@ import pickle
 import re
 import stat
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.errors import KnowledgeError, Problem
 
@@ -42,6 +42,30 @@ _KEY_BYTES = 32
 _OPEN_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
+_T = TypeVar("_T")
+
+
+def fast_pickle(cls: type[_T]) -> type[_T]:
+    """Class decorator for a frozen, slotted dataclass: pickling by a list of field values with
+    the field names looked up once per class. (Python 3.11's own ``__setstate__`` for slotted
+    dataclasses calls ``dataclasses.fields()`` for every object, which was two thirds of the
+    time to load the cached knowledge and index.) Put it above ``@dataclass``."""
+    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    setter = object.__setattr__
+
+    def __getstate__(self: object) -> list[object]:
+        return [getattr(self, n) for n in names]
+
+    def __setstate__(self: object, state: list[object]) -> None:
+        for name, value in zip(names, state, strict=True):
+            setter(self, name, value)
+
+    cls.__getstate__ = __getstate__  # type: ignore[method-assign]
+    cls.__setstate__ = __setstate__  # type: ignore[attr-defined]
+    return cls
+
+
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Claim:
     """One sourced statement. ``sources`` are ids from sources.yaml; ``topics`` help retrieval."""
@@ -51,6 +75,7 @@ class Claim:
     topics: tuple[str, ...] = ()
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Labelled:
     """A sourced value with a label, e.g. a category ``micro`` or an interface ``wsgi``."""
@@ -60,6 +85,7 @@ class Labelled:
     text: str = ""
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Builtin:
     """Whether a component (orm, admin, auth, templates, forms) ships with the framework."""
@@ -69,6 +95,7 @@ class Builtin:
     sources: tuple[str, ...]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Figure:
     """A community figure. ``as_of`` is the date the source gives for the figure itself
@@ -83,6 +110,7 @@ class Figure:
     when: str = "undated"
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class TraitScore:
     """A framework's score on one trait, 0 (poor) to 5 (excellent), with its reason."""
@@ -92,6 +120,7 @@ class TraitScore:
     sources: tuple[str, ...]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class KnownError:
     """Something a source says that is known to be wrong: what it ``says`` (cited to
@@ -105,6 +134,7 @@ class KnownError:
     topics: tuple[str, ...] = ()
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class HelloWorld:
     """A minimal app written for this project, with the command that runs it."""
@@ -114,6 +144,7 @@ class HelloWorld:
     sources: tuple[str, ...]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Framework:
     """One framework entry. Short entries (``entry == "short"``) have only the first fields."""
@@ -153,6 +184,7 @@ class Framework:
         return tuple(dict.fromkeys(c.value for c in self.categories))
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Source:
     """One entry of sources.yaml."""
@@ -176,6 +208,7 @@ class Source:
         return f"{self.date_kind} {self.date}"
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Option:
     """One answer to a question and how it moves traits (``weights``: trait id -> -5..5)."""
@@ -190,6 +223,7 @@ class Option:
     people_max: float | None = None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Question:
     """A selection question, asked in file order."""
@@ -209,6 +243,7 @@ class Question:
         raise KeyError(option_id)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Signal:
     """A phrase group that moves traits without answering a question (e.g. "admin panel")."""
@@ -219,6 +254,7 @@ class Signal:
     weights: Mapping[str, float]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class NotCovered:
     """A framework people ask about that the knowledge base deliberately does not cover."""
@@ -228,6 +264,7 @@ class NotCovered:
     aliases: tuple[str, ...] = ()
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Criterion:
     """What a comparison can be about ("faster" -> speed): the traits and topics that answer it."""
@@ -239,6 +276,7 @@ class Criterion:
     topics: tuple[str, ...]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Selector:
     """A list-question attribute ("ASGI"): ``field`` is interface, async, category, builtin or
@@ -251,6 +289,7 @@ class Selector:
     terms: tuple[str, ...]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Cues:
     """understanding.yaml: cue phrases and patterns as data (see that file's header).
@@ -287,6 +326,7 @@ class Cues:
     commands: Mapping[str, tuple[str, ...]]
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class KnowledgeBase:
     """Everything in ``knowledge/``, validated. ``version`` is a digest of the files' bytes."""

@@ -48,3 +48,13 @@ def test_a_tampered_matcher_cache_is_rebuilt(
 
 def test_no_cache_dir_builds_in_memory(kb: KnowledgeBase) -> None:
     assert load_matcher(kb, None).kb is kb
+
+
+def test_the_knowledge_base_pickles_to_an_equal_copy(kb: KnowledgeBase) -> None:
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(kb, protocol=pickle.HIGHEST_PROTOCOL))
+    assert copy == kb and copy is not kb
+    fw = next(iter(copy.frameworks.values()))
+    with pytest.raises(AttributeError):  # still frozen
+        fw.name = "x"  # type: ignore[misc]
