@@ -13,7 +13,9 @@ Families (all prefixed ``advisor_``):
   (``question`` is the one that was pending).
 - ``shares_total{platform}``: answers shared to a channel.
 - ``errors_total{kind}``: ``store_unavailable``, ``write_conflict`` (a turn re-run because
-  another replica wrote first), ``dedupe_unavailable``, ``incident`` (a handler failed).
+  another replica wrote first), ``dedupe_unavailable`` (the shared retry memory was slow or
+  down; this replica's own answered), ``outbox_unavailable`` (an outbox call failed or timed
+  out; the reply went out without the safety net), ``incident`` (a handler failed).
 
 Beside them, prometheus-client's standard collectors for this process: ``process_*`` (CPU
 seconds, resident and virtual memory in bytes, open file descriptors, start time; read from
