@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
+import aiohttp
 from aiohttp import web
 
 
@@ -23,3 +25,24 @@ async def serve_app(app: web.Application) -> tuple[web.AppRunner, int]:
     server = site._server
     assert server is not None
     return runner, int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+
+
+async def wait_ready(
+    session: aiohttp.ClientSession, url: str, proc: asyncio.subprocess.Process, tries: int = 300
+) -> None:
+    """Poll ``url`` every 0.05 s until it answers 200 (at most ``tries`` times).
+
+    Raises:
+        AssertionError: when ``proc`` exits first, or ``url`` never answers 200.
+    """
+    for _ in range(tries):
+        if proc.returncode is not None:
+            raise AssertionError(f"advisor serve exited with {proc.returncode}")
+        try:
+            async with session.get(url) as resp:
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.05)
+    raise AssertionError("advisor serve never became ready")

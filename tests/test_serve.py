@@ -15,7 +15,7 @@ import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
 from tests.discord.fake_discord import FakeDiscord
-from tests.loopback import free_port
+from tests.loopback import free_port, wait_ready
 from tests.slack.fake_slack import BOT_USER, FakeSlack
 from tests.slack.harness import SECRET, event_callback, mention
 
@@ -49,22 +49,6 @@ def serve_env(
     return env
 
 
-async def wait_ready(
-    http: aiohttp.ClientSession, url: str, proc: asyncio.subprocess.Process
-) -> None:
-    for _ in range(200):
-        if proc.returncode is not None:
-            raise AssertionError(f"advisor serve exited with {proc.returncode}")
-        try:
-            async with http.get(url) as resp:
-                if resp.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.05)
-    raise AssertionError("advisor serve never became ready")
-
-
 async def test_sigterm_during_a_request_finishes_it_and_exits_0(redis_url: str) -> None:
     async with FakeSlack() as fake, FakeDiscord() as discord:
         http_port, ops_port = free_port(), free_port()
@@ -81,7 +65,7 @@ async def test_sigterm_during_a_request_finishes_it_and_exits_0(redis_url: str) 
         ops = f"http://127.0.0.1:{ops_port}"
         try:
             async with aiohttp.ClientSession() as http:
-                await wait_ready(http, f"{ops}/readyz", proc)
+                await wait_ready(http, f"{ops}/readyz", proc, tries=200)
                 await asyncio.wait_for(discord.identified.wait(), 10)
 
                 fake.delays["chat.postMessage"] = SLOW_POST

@@ -7,20 +7,12 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
 
-from adapters.slack.app import SlackAdapter
-from adapters.slack.client import web_client
-from adapters.slack.pacing import ChannelPacer
-from bot.engine import Engine
-from bot.knowledge import KnowledgeBase
 from bot.replies import Field, Reply
-from bot.sessions import MemoryStore
-from tests.slack.fake_slack import BOT_ID, BOT_USER, Call, FakeSlack, block_problems
+from tests.slack.fake_slack import BOT_ID, BOT_USER, Call, block_problems
 from tests.slack.harness import (
     CHANNEL,
     OTHER,
@@ -31,26 +23,8 @@ from tests.slack.harness import (
     event_callback,
     mention,
     message,
-    serve,
     slash,
 )
-
-
-@pytest.fixture
-async def slack(kb: KnowledgeBase) -> AsyncIterator[Harness]:
-    async with FakeSlack() as fake:
-        engine = Engine(kb, MemoryStore())
-        adapter = SlackAdapter(
-            engine,
-            client=web_client("xoxb-test-token", fake.api_url),
-            signing_secret=SECRET,
-            pacer=ChannelPacer(interval=0),
-        )
-        runner, url = await serve(adapter)
-        async with aiohttp.ClientSession() as session:
-            yield Harness(fake, adapter, url, session)
-        await runner.cleanup()
-        assert fake.problems == [], "the adapter sent a payload Slack would reject"
 
 
 def header(params: dict[str, Any]) -> str:

@@ -32,7 +32,7 @@ from bot.engine import Engine
 from bot.knowledge import KnowledgeBase
 from bot.redis_backend import RedisDedupe, RedisStore, connect
 from bot.sessions import MemoryStore, SQLiteStore
-from tests.loopback import free_port
+from tests.loopback import free_port, wait_ready
 from tests.redis_server import RedisServer
 from tests.slack.fake_slack import BOT_USER, FakeSlack
 from tests.slack.harness import SECRET, event_callback, mention, serve
@@ -253,22 +253,6 @@ async def start_serve(env: dict[str, str]) -> asyncio.subprocess.Process:
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
-
-
-async def wait_ready(
-    session: aiohttp.ClientSession, url: str, proc: asyncio.subprocess.Process
-) -> None:
-    for _ in range(300):
-        if proc.returncode is not None:
-            raise AssertionError(f"advisor serve exited with {proc.returncode}")
-        try:
-            async with session.get(url) as resp:
-                if resp.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.05)
-    raise AssertionError("advisor serve never became ready")
 
 
 async def post_late(

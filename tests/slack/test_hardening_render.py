@@ -9,11 +9,9 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import aiohttp
-import pytest
 from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
@@ -23,15 +21,11 @@ from slack_sdk.models.blocks import (
 )
 
 from adapters.slack import render as r
-from adapters.slack.app import SlackAdapter
-from adapters.slack.client import web_client
-from adapters.slack.pacing import ChannelPacer
 from bot.engine import Engine, Incoming
-from bot.knowledge import KnowledgeBase
 from bot.replies import Reply
-from bot.sessions import ConversationKey, MemoryStore
-from tests.slack.fake_slack import Call, FakeSlack
-from tests.slack.harness import SECRET, USER, Harness, serve
+from bot.sessions import ConversationKey
+from tests.slack.fake_slack import Call
+from tests.slack.harness import USER, Harness
 
 LINKISH = "djangoo.com"
 DESCRIPTION = (
@@ -42,22 +36,6 @@ DESCRIPTION = (
 _flows = itertools.count(1)
 #: Block Kit's section-field limits (slack_sdk checks the count, not the length).
 FIELDS_MAX, FIELD_TEXT_MAX = 10, 2000
-
-
-@pytest.fixture
-async def slack(kb: KnowledgeBase) -> AsyncIterator[Harness]:
-    async with FakeSlack() as fake:
-        adapter = SlackAdapter(
-            Engine(kb, MemoryStore()),
-            client=web_client("xoxb-test-token", fake.api_url),
-            signing_secret=SECRET,
-            pacer=ChannelPacer(interval=0),
-        )
-        runner, url = await serve(adapter)
-        async with aiohttp.ClientSession() as session:
-            yield Harness(fake, adapter, url, session)
-        await runner.cleanup()
-        assert fake.problems == [], "the adapter sent a payload Slack would reject"
 
 
 def parsed(blocks: list[dict[str, Any]]) -> list[Block]:

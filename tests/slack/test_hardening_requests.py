@@ -12,42 +12,19 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import aiohttp
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_bolt.request.internals import parse_body as bolt_parse_body
 
 from adapters.slack import parse
-from adapters.slack.app import SlackAdapter
-from adapters.slack.client import web_client
-from adapters.slack.pacing import ChannelPacer
-from bot.engine import Engine
-from bot.knowledge import KnowledgeBase
-from bot.sessions import MemoryStore
-from tests.slack.fake_slack import APP_ID, BOT_USER, TEAM, FakeSlack
-from tests.slack.harness import CHANNEL, SECRET, USER, Harness, event_callback, mention, serve
+from tests.slack.fake_slack import APP_ID, BOT_USER, TEAM
+from tests.slack.harness import CHANNEL, SECRET, USER, Harness, event_callback, mention
 
 JSON, FORM = "application/json", "application/x-www-form-urlencoded"
-
-
-@pytest.fixture
-async def slack(kb: KnowledgeBase) -> AsyncIterator[Harness]:
-    async with FakeSlack() as fake:
-        adapter = SlackAdapter(
-            Engine(kb, MemoryStore()),
-            client=web_client("xoxb-test-token", fake.api_url),
-            signing_secret=SECRET,
-            pacer=ChannelPacer(interval=0),
-        )
-        runner, url = await serve(adapter)
-        async with aiohttp.ClientSession() as session:
-            yield Harness(fake, adapter, url, session)
-        await runner.cleanup()
 
 
 def sign(body: bytes, timestamp: str, secret: str = SECRET) -> dict[str, str]:
