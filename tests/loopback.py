@@ -46,3 +46,23 @@ async def wait_ready(
             pass
         await asyncio.sleep(0.05)
     raise AssertionError("advisor serve never became ready")
+
+
+async def read_until(stream: asyncio.StreamReader, marker: str, timeout: float = 30) -> str:
+    """Lines of a child's ``stream`` until one holds ``marker`` or it ends; all read so far.
+
+    Raises:
+        TimeoutError: after ``timeout`` seconds.
+    """
+    seen = ""
+
+    async def read() -> str:
+        nonlocal seen
+        while marker not in seen:
+            line = await stream.readline()
+            if not line:
+                break
+            seen += line.decode()
+        return seen
+
+    return await asyncio.wait_for(read(), timeout)

@@ -15,6 +15,7 @@ import pytest
 
 from bot.config import DEFAULT_KNOWLEDGE_DIR
 from tests.conftest import SEEDS
+from tests.loopback import read_until
 
 ADVISOR = [sys.executable, "-m", "adapters.cli"]
 
@@ -156,21 +157,6 @@ def test_console_path_imports_no_platform_library(tmp_path: Path) -> None:
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-async def _read_until(stream: asyncio.StreamReader, marker: str, timeout: float = 30) -> str:
-    seen = ""
-
-    async def read() -> str:
-        nonlocal seen
-        while marker not in seen:
-            line = await stream.readline()
-            if not line:
-                break
-            seen += line.decode()
-        return seen
-
-    return await asyncio.wait_for(read(), timeout)
-
-
 async def test_state_survives_kill_9_mid_flow(tmp_path: Path) -> None:
     env = {
         **os.environ,
@@ -186,10 +172,10 @@ async def test_state_survives_kill_9_mid_flow(tmp_path: Path) -> None:
     proc = await start()
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(b"help me pick\n")
-    await _read_until(proc.stdout, "Question 1 of 8")
+    await read_until(proc.stdout, "Question 1 of 8")
     proc.stdin.write(b"2\n")
     await proc.stdin.drain()
-    await _read_until(proc.stdout, "Question 2 of 8")
+    await read_until(proc.stdout, "Question 2 of 8")
     proc.send_signal(signal.SIGKILL)
     assert await proc.wait() == -signal.SIGKILL
 
@@ -197,7 +183,7 @@ async def test_state_survives_kill_9_mid_flow(tmp_path: Path) -> None:
     assert again.stdin is not None and again.stdout is not None
     again.stdin.write(b"3\n")
     await again.stdin.drain()
-    text = await _read_until(again.stdout, "Question 3 of 8")
+    text = await read_until(again.stdout, "Question 3 of 8")
     assert "Question 3 of 8" in text
     again.stdin.close()
     assert await again.wait() == 0

@@ -22,6 +22,7 @@ from adapters.terminal import columns, fit_table, render, wrap_line
 from bot.config import Settings
 from bot.engine import Engine
 from bot.replies import Reply, Table, render_text
+from tests.loopback import read_until
 
 ADVISOR = [sys.executable, "-m", "adapters.cli"]
 COMPARE = "flask vs django vs fastapi"
@@ -188,21 +189,6 @@ def test_ctrl_c_during_a_turn_lets_it_finish() -> None:
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-async def _read_until(stream: asyncio.StreamReader, marker: str, timeout: float = 30) -> str:
-    seen = ""
-
-    async def read() -> str:
-        nonlocal seen
-        while marker not in seen:
-            line = await stream.readline()
-            if not line:
-                break
-            seen += line.decode()
-        return seen
-
-    return await asyncio.wait_for(read(), timeout)
-
-
 async def test_sigint_at_the_prompt_exits_0_at_once_and_keeps_the_flow(tmp_path: Path) -> None:
     env = {**os.environ, "ADVISOR_DB": str(tmp_path / "s.db"), "ADVISOR_CACHE_DIR": "off"}
 
@@ -215,7 +201,7 @@ async def test_sigint_at_the_prompt_exits_0_at_once_and_keeps_the_flow(tmp_path:
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(b"help me pick\n")
     await proc.stdin.drain()
-    await _read_until(proc.stdout, "Question 1 of 8")
+    await read_until(proc.stdout, "Question 1 of 8")
     await asyncio.sleep(0.2)  # waiting for the next line
     began = time.monotonic()
     proc.send_signal(signal.SIGINT)
@@ -226,7 +212,7 @@ async def test_sigint_at_the_prompt_exits_0_at_once_and_keeps_the_flow(tmp_path:
     assert again.stdin is not None and again.stdout is not None
     again.stdin.write(b"2\n")
     await again.stdin.drain()
-    text = await _read_until(again.stdout, "Question 2 of 8")
+    text = await read_until(again.stdout, "Question 2 of 8")
     assert "Question 2 of 8" in text
     again.stdin.close()
     assert await asyncio.wait_for(again.wait(), 30) == 0
